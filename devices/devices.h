@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MINIVMM_DEVICES_H
+#define MINIVMM_DEVICES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct serial;
+
+/* 8250 UART: output to out_fd, input through serial_input() from the main loop. */
+struct serial *serial_create(struct vm *vm, uint16_t base, uint32_t irq, int out_fd);
+void serial_input(struct serial *s, const uint8_t *buf, size_t len);
+void serial_destroy(struct serial *s);
+uint64_t serial_bytes_out(struct serial *s);
+
+int exit_port_init(struct vm *vm);
+int i8042_init(struct vm *vm);
+
+#endif

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Configuration: INI files (libinih) and the command line both land in config_set(), so a key
+ * means the same thing in both places and errors name the accepted values the same way.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+
+#include "config.h"
+
+#define MIB (1ull << 20)
+
+void config_defaults(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = 1;
+	cfg->memory = 256 * MIB;
+	cfg->backing = MEM_BACKING_MEMFD;
+	cfg->log_level = LOG_WARN;
+	cfg->boot_protocol = BOOT_PROTOCOL_AUTO;
+}
+
+int parse_size(const char *s, uint64_t *out, const char **why)
+{
+	unsigned long long v;
+	uint64_t shift = 20;
+	char *end;
+
+	*why = "expected a size such as 512M, 2G or 1048576B";
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'B':
+		shift = 0, end++;
+		break;
+	case 'K':
+		shift = 10, end++;
+		break;
+	case 'M':
+		shift = 20, end++;
+		break;
+	case 'G':
+		shift = 30, end++;
+		break;
+	case 'T':
+		shift = 40, end++;
+		break;
+	default:
+		return -1;
+	}
+	if (shift && (!strcasecmp(end, "iB") || !strcasecmp(end, "B")))
+		end += strlen(end);
+	if (*end)
+		return -1;
+	if (v > (UINT64_MAX >> shift)) {
+		*why = "size too large";
+		return -1;
+	}
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "1", "true", "yes", "on" };
+	static const char *const no[] = { "0", "false", "no", "off" };
+
+	for (unsigned int i = 0; i < 4; i++) {
+		if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
+			*out = !strcasecmp(s, yes[i]);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static const char *const protocol_names[] = {
+	[BOOT_PROTOCOL_AUTO] = "auto",
+	[BOOT_PROTOCOL_LINUX64] = "linux64",
+	[BOOT_PROTOCOL_PVH] = "pvh",
+};
+
+const char *boot_protocol_name(enum boot_protocol p)
+{
+	return protocol_names[p];
+}
+
+int boot_protocol_parse(const char *s, enum boot_protocol *out)
+{
+	for (unsigned int i = 0; i < 3; i++) {
+		if (!strcmp(s, protocol_names[i])) {
+			*out = (enum boot_protocol)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int set_path(char *dst, const char *value, const char *base_dir, char *err, size_t len)
+{
+	int n;
+
+	if (!*value) {
+		snprintf(err, len, "empty path");
+		return -1;
+	}
+	if (value[0] == '/' || !base_dir || !*base_dir)
+		n = snprintf(dst, CONFIG_PATH_MAX, "%s", value);
+	else
+		n = snprintf(dst, CONFIG_PATH_MAX, "%s/%s", base_dir, value);
+	if (n >= CONFIG_PATH_MAX) {
+		snprintf(err, len, "path too long");
+		return -1;
+	}
+	return 0;
+}
+
+struct config_key {
+	const char *section;
+	const char *key;
+	const char *accepted; /* for error messages */
+};
+
+static const struct config_key config_keys[] = {
+	{ "machine", "cpus", "a number from 1 to 256" },
+	{ "machine", "log-level", "error, warn, info, debug" },
+	{ "machine", "stats", "true or false" },
+	{ "memory", "size", "a size such as 512M or 2G" },
+	{ "memory", "backing", "memfd, guest_memfd, anonymous" },
+	{ "memory", "hugepages", "2M or none" },
+	{ "boot", "kernel", "a file path" },
+	{ "boot", "initrd", "a file path" },
+	{ "boot", "cmdline", "a kernel command line" },
+	{ "boot", "protocol", "auto, linux64, pvh" },
+};
+
+#define NR_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+static void accepted_keys(const char *section, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NR_CONFIG_KEYS && off < len; i++) {
+		if (strcmp(config_keys[i].section, section))
+			continue;
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
+					config_keys[i].key);
+	}
+}
+
+int config_set(struct vm_config *cfg, const char *section, const char *key, const char *value,
+	       const char *base_dir, char *err, size_t err_len)
+{
+	const struct config_key *k = NULL;
+	const char *why;
+	char keys[256];
+
+	for (size_t i = 0; i < NR_CONFIG_KEYS; i++) {
+		if (!strcmp(config_keys[i].section, section) && !strcmp(config_keys[i].key, key))
+			k = &config_keys[i];
+	}
+	if (!k) {
+		accepted_keys(section, keys, sizeof(keys));
+		if (!keys[0])
+			snprintf(err, err_len,
+				 "unknown section [%s] (accepted: machine, memory, boot)", section);
+		else
+			snprintf(err, err_len, "unknown key '%s' in [%s] (accepted: %s)", key,
+				 section, keys);
+		return -1;
+	}
+
+	if (!strcmp(key, "cpus")) {
+		if (parse_uint(value, 1, CONFIG_MAX_CPUS, &cfg->cpus))
+			goto bad;
+	} else if (!strcmp(key, "log-level")) {
+		if (log_parse_level(value, &cfg->log_level))
+			goto bad;
+	} else if (!strcmp(key, "stats")) {
+		if (parse_bool(value, &cfg->stats))
+			goto bad;
+	} else if (!strcmp(key, "size")) {
+		if (parse_size(value, &cfg->memory, &why)) {
+			snprintf(err, err_len, "bad value '%s' for %s: %s", value, key, why);
+			return -1;
+		}
+	} else if (!strcmp(key, "backing")) {
+		if (mem_backing_parse(value, &cfg->backing))
+			goto bad;
+	} else if (!strcmp(key, "hugepages")) {
+		if (!strcmp(value, "none"))
+			cfg->hugepage_size = 0;
+		else if (!strcasecmp(value, "2M"))
+			cfg->hugepage_size = 2 * MIB;
+		else
+			goto bad;
+	} else if (!strcmp(key, "kernel")) {
+		return set_path(cfg->kernel, value, base_dir, err, err_len);
+	} else if (!strcmp(key, "initrd")) {
+		return set_path(cfg->initrd, value, base_dir, err, err_len);
+	} else if (!strcmp(key, "cmdline")) {
+		if (strlen(value) >= sizeof(cfg->cmdline)) {
+			snprintf(err, err_len, "cmdline longer than %zu bytes",
+				 sizeof(cfg->cmdline) - 1);
+			return -1;
+		}
+		strcpy(cfg->cmdline, value);
+	} else if (!strcmp(key, "protocol")) {
+		if (boot_protocol_parse(value, &cfg->boot_protocol))
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(err, err_len, "bad value '%s' for %s (accepted: %s)", value, key, k->accepted);
+	return -1;
+}
+
+struct ini_ctx {
+	struct vm_config *cfg;
+	const char *path;
+	char base_dir[CONFIG_PATH_MAX];
+	char seen[NR_CONFIG_KEYS];
+	char error[512];
+};
+
+/* libinih (as Debian builds it) reports the first failing line as ini_parse_file's result. */
+static int config_ini_handler(void *user, const char *section, const char *key,
+			      const char *value)
+{
+	struct ini_ctx *ctx = user;
+
+	if (ctx->error[0])
+		return 0;
+
+	for (size_t i = 0; i < NR_CONFIG_KEYS; i++) {
+		if (strcmp(config_keys[i].section, section) || strcmp(config_keys[i].key, key))
+			continue;
+		if (ctx->seen[i]) {
+			snprintf(ctx->error, sizeof(ctx->error), "duplicate key '%s' in [%s]", key,
+				 section);
+			goto fail;
+		}
+		ctx->seen[i] = 1;
+	}
+	return config_set(ctx->cfg, section, key, value, ctx->base_dir, ctx->error,
+			  sizeof(ctx->error)) == 0;
+fail:
+	return 0;
+}
+
+int config_load_file(struct vm_config *cfg, const char *path)
+{
+	struct ini_ctx ctx = { .cfg = cfg, .path = path };
+	const char *slash = strrchr(path, '/');
+	FILE *f;
+	int ret;
+
+	if (slash)
+		snprintf(ctx.base_dir, sizeof(ctx.base_dir), "%.*s", (int)(slash - path), path);
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "minivmm: %s: cannot open config file: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	ret = ini_parse_file(f, config_ini_handler, &ctx);
+	fclose(f);
+	if (ret == 0)
+		return 0;
+	if (ctx.error[0])
+		fprintf(stderr, "minivmm: %s:%d: %s\n", path, ret, ctx.error);
+	else if (ret > 0)
+		fprintf(stderr, "minivmm: %s:%d: syntax error (expected [section] or key = value)\n",
+			path, ret);
+	else
+		fprintf(stderr, "minivmm: %s: cannot parse config file\n", path);
+	return -1;
+}
+
+int config_validate(const struct vm_config *cfg, unsigned int max_vcpus)
+{
+	struct sysinfo si;
+
+	if (!cfg->kernel[0]) {
+		fprintf(stderr, "minivmm: no kernel given (--kernel PATH or [boot] kernel = PATH)\n");
+		return -1;
+	}
+	if (cfg->cpus > max_vcpus) {
+		fprintf(stderr, "minivmm: %u vCPUs requested, this host's KVM allows at most %u\n",
+			cfg->cpus, max_vcpus);
+		return -1;
+	}
+	if (cfg->memory < 2 * MIB || cfg->memory & 0xfff) {
+		fprintf(stderr,
+			"minivmm: memory size %llu bytes: must be at least 2M and a multiple of 4K\n",
+			(unsigned long long)cfg->memory);
+		return -1;
+	}
+	if (cfg->hugepage_size && cfg->memory % cfg->hugepage_size) {
+		fprintf(stderr, "minivmm: memory size must be a multiple of the 2M hugepage size\n");
+		return -1;
+	}
+	if (cfg->hugepage_size && cfg->backing != MEM_BACKING_MEMFD) {
+		fprintf(stderr, "minivmm: hugepages need the memfd backing\n");
+		return -1;
+	}
+	if (sysinfo(&si) == 0 && cfg->memory > (uint64_t)si.totalram * si.mem_unit) {
+		fprintf(stderr, "minivmm: memory size %lluM is more than this host has (%lluM)\n",
+			(unsigned long long)(cfg->memory / MIB),
+			(unsigned long long)((uint64_t)si.totalram * si.mem_unit / MIB));
+		return -1;
+	}
+	return 0;
+}

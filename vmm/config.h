@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MINIVMM_CONFIG_H
+#define MINIVMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest_mem.h"
+#include "log.h"
+
+#define CONFIG_PATH_MAX 4096
+#define CONFIG_MAX_CPUS 256
+
+enum boot_protocol {
+	BOOT_PROTOCOL_AUTO,
+	BOOT_PROTOCOL_LINUX64,
+	BOOT_PROTOCOL_PVH,
+};
+
+struct vm_config {
+	char kernel[CONFIG_PATH_MAX];
+	char initrd[CONFIG_PATH_MAX];
+	char cmdline[4096];
+	enum boot_protocol boot_protocol;
+	unsigned int cpus;
+	uint64_t memory;
+	enum mem_backing backing;
+	uint64_t hugepage_size;
+	enum log_level log_level;
+	bool stats;
+};
+
+void config_defaults(struct vm_config *cfg);
+
+/*
+ * Parse "64M", "1G", "512K", "1048576B"; a bare number is MiB (as QEMU's -m). Returns 0, or -1
+ * with *why set to a reason for the user.
+ */
+int parse_size(const char *s, uint64_t *out, const char **why);
+int parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *out);
+int parse_bool(const char *s, bool *out);
+const char *boot_protocol_name(enum boot_protocol p);
+int boot_protocol_parse(const char *s, enum boot_protocol *out);
+
+/*
+ * Set one option by its config-file name (section, key). Used by the INI loader and by the
+ * command line, so both accept exactly the same values. On error returns -1 and writes a
+ * message naming the accepted values into err.
+ */
+int config_set(struct vm_config *cfg, const char *section, const char *key, const char *value,
+	       const char *base_dir, char *err, size_t err_len);
+
+/* Load an INI file into cfg. On error prints "file:line: ..." and returns -1. */
+int config_load_file(struct vm_config *cfg, const char *path);
+
+/* Checks that need the whole config (and the host): returns -1 after printing why. */
+int config_validate(const struct vm_config *cfg, unsigned int max_vcpus);
+
+#endif

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one module that issues KVM ioctls. /dev/kvm is opened and its API version and
+ * capabilities probed once (kvm_sys_open); everything else works from struct kvm_caps.
+ */
+#ifndef MINIVMM_KVM_H
+#define MINIVMM_KVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kvm_uapi.h"
+
+struct kvm_caps {
+	int nr_vcpus;
+	int max_vcpus;
+	int xen_hvm;
+	int sync_regs;
+	int exit_hypercall;
+	int guest_memfd_flags;
+	int memory_attributes;
+	bool user_memory2;
+	bool memory_fault_info;
+	bool guest_memfd;
+	bool user_space_msr;
+	bool msr_filter;
+	bool split_irqchip;
+	bool irqfd;
+	bool ioeventfd;
+	bool immediate_exit;
+	bool readonly_mem;
+	bool vm_types;
+};
+
+struct kvm_sys {
+	int fd;
+	int run_size;
+	struct kvm_caps caps;
+};
+
+int kvm_sys_open(struct kvm_sys *sys);
+void kvm_sys_close(struct kvm_sys *sys);
+void kvm_caps_print(const struct kvm_sys *sys, FILE *out);
+/* "pvm", "vmx", "svm" or "unknown", from the loaded KVM vendor module. */
+const char *kvm_host_kind(void);
+/* False on PVM, whose emulated guest kernel mode cannot run an unmodified Linux. */
+bool kvm_host_runs_linux(void);
+
+int kvm_vm_create(const struct kvm_sys *sys);
+int kvm_vm_enable_cap(int vm_fd, uint32_t cap, uint64_t arg0);
+int kvm_vm_setup_x86(int vm_fd);
+int kvm_vm_set_memory(int vm_fd, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
+		      void *uaddr, int guest_memfd, uint64_t guest_memfd_offset);
+int kvm_vm_create_guest_memfd(int vm_fd, uint64_t size, uint64_t flags);
+int kvm_vm_set_memory_attributes(int vm_fd, uint64_t gpa, uint64_t size, uint64_t attributes);
+int kvm_vm_irq_line(int vm_fd, uint32_t irq, int level);
+int kvm_vm_signal_msi(int vm_fd, uint64_t address, uint32_t data);
+
+int kvm_vcpu_create(const struct kvm_sys *sys, int vm_fd, int id, struct kvm_run **run);
+void kvm_vcpu_destroy(const struct kvm_sys *sys, int vcpu_fd, struct kvm_run *run);
+int kvm_vcpu_run(int vcpu_fd);
+int kvm_vcpu_get_regs(int vcpu_fd, struct kvm_regs *regs);
+int kvm_vcpu_set_regs(int vcpu_fd, const struct kvm_regs *regs);
+int kvm_vcpu_get_sregs(int vcpu_fd, struct kvm_sregs *sregs);
+int kvm_vcpu_set_sregs(int vcpu_fd, const struct kvm_sregs *sregs);
+int kvm_vcpu_setup_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_id);
+int kvm_vcpu_translate(int vcpu_fd, uint64_t gva, uint64_t *gpa);
+int kvm_vcpu_set_msr(int vcpu_fd, uint32_t index, uint64_t value);
+
+#endif

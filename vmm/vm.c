@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VM lifecycle. vm_create() builds everything before any vCPU runs: KVM VM, guest RAM,
+ * kernel, devices, vCPUs. vm_run() starts the vCPU threads and turns the main thread into the
+ * event loop (io_uring: console input, signals, the stop eventfd) until the VM stops; then it
+ * joins the vCPUs. Shutdown is always the same path: vm_request_stop() from whichever thread
+ * sees the reason first.
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../arch/x86/layout.h"
+#include "../devices/devices.h"
+#include "log.h"
+#include "vm.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int vm_check_backing(struct vm *vm)
+{
+	const struct kvm_caps *c = &vm->kvm.caps;
+
+	if (vm->cfg->backing != MEM_BACKING_GUEST_MEMFD)
+		return 0;
+	if (!c->guest_memfd || !c->user_memory2 || (c->guest_memfd_flags & 3) != 3) {
+		fprintf(stderr,
+			"minivmm: --memory-backing guest_memfd: this host's KVM does not offer "
+			"an mmap-able guest_memfd (GUEST_MEMFD=%d, GUEST_MEMFD_FLAGS=%d); "
+			"use memfd or anonymous\n",
+			c->guest_memfd, c->guest_memfd_flags);
+		return -1;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->fd = -1;
+	vm->stop_eventfd = -1;
+	vm->start_ns = now_ns();
+	mutex_init(&vm->config_lock, "vm->config_lock", LOCK_RANK_VM_CONFIG);
+
+	if (kvm_sys_open(&vm->kvm))
+		return -1;
+	if (config_validate(cfg, (unsigned int)vm->kvm.caps.max_vcpus) || vm_check_backing(vm))
+		return -VM_EXIT_USAGE;
+	vm->fd = kvm_vm_create(&vm->kvm);
+	if (vm->fd < 0)
+		return -1;
+	if (kvm_vm_setup_x86(vm->fd))
+		return -1;
+	if (vm->kvm.caps.exit_hypercall & (1 << KVM_HC_MAP_GPA_RANGE) &&
+	    kvm_vm_enable_cap(vm->fd, KVM_CAP_EXIT_HYPERCALL, 1ull << KVM_HC_MAP_GPA_RANGE))
+		pr_warn("enabling KVM_HC_MAP_GPA_RANGE exits failed: %s", strerror(errno));
+
+	guest_mem_init(&vm->mem, vm->fd, cfg->backing, cfg->hugepage_size);
+	vm->mem.kvm_memory_attributes = vm->kvm.caps.memory_attributes > 0;
+	if (guest_mem_add_ram_layout(&vm->mem, cfg->memory))
+		return -1;
+	if (boot_load(&vm->mem, cfg, &vm->boot))
+		return -VM_EXIT_USAGE;
+	pr_info("loaded %s %s: entry %#llx, kernel %#llx-%#llx, initrd %llu bytes", vm->boot.format,
+		cfg->kernel, (unsigned long long)vm->boot.entry,
+		(unsigned long long)vm->boot.kernel_start, (unsigned long long)vm->boot.kernel_end,
+		(unsigned long long)vm->boot.initrd_size);
+
+	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->serial = serial_create(vm, COM1_PORT, COM1_IRQ, STDOUT_FILENO);
+	if (vm->stop_eventfd < 0 || !vm->serial || exit_port_init(vm) || i8042_init(vm)) {
+		pr_err("setting up devices failed");
+		return -1;
+	}
+
+	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -1;
+	for (unsigned int i = 0; i < cfg->cpus; i++) {
+		if (vcpu_init(vm, &vm->vcpus[i], (int)i))
+			return -1;
+		vm->nr_vcpus++;
+	}
+	pr_info("VM: %u vCPU(s), %llu MiB %s RAM", vm->nr_vcpus,
+		(unsigned long long)(cfg->memory >> 20), mem_backing_name(cfg->backing));
+	return 0;
+}
+
+void vm_request_stop(struct vm *vm, int status, const char *why)
+{
+	bool expected = false;
+	uint64_t one = 1;
+
+	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, true))
+		return;
+	vm->exit_status = status;
+	pr_info("stopping: %s (exit status %d)", why, status);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	if (vm->stop_eventfd >= 0 && write(vm->stop_eventfd, &one, sizeof(one)) < 0)
+		pr_debug("stop eventfd: %s", strerror(errno));
+}
+
+/* Console: raw mode on a terminal, with QEMU's escape: Ctrl-A x quits, Ctrl-A Ctrl-A sends ^A. */
+struct console {
+	bool is_tty;
+	bool escape;
+	struct termios saved;
+};
+
+static void console_raw(struct console *con)
+{
+	struct termios raw;
+
+	con->is_tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &con->saved) == 0;
+	if (!con->is_tty)
+		return;
+	raw = con->saved;
+	cfmakeraw(&raw);
+	raw.c_oflag |= OPOST | ONLCR;
+	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+}
+
+static void console_restore(struct console *con)
+{
+	if (con->is_tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &con->saved);
+}
+
+static void console_input(struct vm *vm, struct console *con, uint8_t *buf, size_t n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = buf[i];
+
+		if (con->is_tty && con->escape) {
+			con->escape = false;
+			if (c == 'x') {
+				vm_request_stop(vm, VM_EXIT_OK, "Ctrl-A x on the console");
+				return;
+			}
+			if (c != 0x01)
+				continue;
+		} else if (con->is_tty && c == 0x01) {
+			con->escape = true;
+			continue;
+		}
+		buf[out++] = c;
+	}
+	if (out)
+		serial_input(vm->serial, buf, out);
+}
+
+enum loop_tag {
+	TAG_STDIN = 1,
+	TAG_STOP,
+	TAG_SIGNAL,
+};
+
+static void loop_poll(struct io_uring *ring, int fd, enum loop_tag tag)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	io_uring_prep_poll_add(sqe, fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, tag);
+}
+
+static void vm_main_loop(struct vm *vm, int sig_fd)
+{
+	struct console con = { 0 };
+	struct io_uring ring;
+	bool stdin_open = true;
+	int err;
+
+	err = io_uring_queue_init(8, &ring, 0);
+	if (err) {
+		pr_err("io_uring_queue_init: %s", strerror(-err));
+		vm_request_stop(vm, VM_EXIT_FAILURE, "no event loop");
+		return;
+	}
+	console_raw(&con);
+	loop_poll(&ring, STDIN_FILENO, TAG_STDIN);
+	loop_poll(&ring, vm->stop_eventfd, TAG_STOP);
+	loop_poll(&ring, sig_fd, TAG_SIGNAL);
+
+	while (!atomic_load(&vm->stopping)) {
+		struct io_uring_cqe *cqe;
+		uint8_t buf[256];
+		ssize_t n;
+		uint64_t tag;
+
+		io_uring_submit(&ring);
+		err = io_uring_wait_cqe(&ring, &cqe);
+		if (err == -EINTR)
+			continue;
+		if (err) {
+			pr_err("io_uring_wait_cqe: %s", strerror(-err));
+			vm_request_stop(vm, VM_EXIT_FAILURE, "event loop failed");
+			break;
+		}
+		tag = io_uring_cqe_get_data64(cqe);
+		io_uring_cqe_seen(&ring, cqe);
+		switch (tag) {
+		case TAG_STDIN:
+			n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n > 0) {
+				console_input(vm, &con, buf, (size_t)n);
+				loop_poll(&ring, STDIN_FILENO, TAG_STDIN);
+			} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+				loop_poll(&ring, STDIN_FILENO, TAG_STDIN);
+			} else {
+				stdin_open = false; /* EOF: the guest keeps running */
+			}
+			break;
+		case TAG_SIGNAL: {
+			struct signalfd_siginfo si;
+
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				char why[64];
+
+				snprintf(why, sizeof(why), "received %s", strsignal((int)si.ssi_signo));
+				vm_request_stop(vm, 128 + (int)si.ssi_signo, why);
+			}
+			loop_poll(&ring, sig_fd, TAG_SIGNAL);
+			break;
+		}
+		case TAG_STOP:
+		default:
+			break;
+		}
+	}
+	(void)stdin_open;
+	console_restore(&con);
+	io_uring_queue_exit(&ring);
+}
+
+int vm_run(struct vm *vm)
+{
+	sigset_t stop_signals, old;
+	int sig_fd;
+
+	vcpu_signals_init();
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+	sig_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sig_fd < 0) {
+		pr_err("signalfd: %s", strerror(errno));
+		return VM_EXIT_FAILURE;
+	}
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		if (vcpu_start(&vm->vcpus[i])) {
+			vm_request_stop(vm, VM_EXIT_FAILURE, "could not start vCPUs");
+			break;
+		}
+	}
+	vm_main_loop(vm, sig_fd);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i].thread_started)
+			pthread_join(vm->vcpus[i].thread, NULL);
+	}
+	close(sig_fd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return vm->exit_status;
+}
+
+void vm_print_stats(struct vm *vm)
+{
+	uint64_t total = 0;
+
+	fprintf(stderr, "minivmm stats: %.3f s wall, %llu console bytes, %llu bytes discarded, "
+			"%llu conversions\n",
+		(double)(now_ns() - vm->start_ns) / 1e9,
+		(unsigned long long)(vm->serial ? serial_bytes_out(vm->serial) : 0),
+		(unsigned long long)atomic_load(&vm->mem.discarded_bytes),
+		(unsigned long long)atomic_load(&vm->mem.conversions));
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		char line[1024];
+		size_t off = 0;
+
+		for (unsigned int r = 0; r < VCPU_EXIT_REASONS; r++) {
+			if (!v->exits[r])
+				continue;
+			total += v->exits[r];
+			off += (size_t)snprintf(line + off, sizeof(line) - off, " %s=%llu",
+						kvm_exit_reason_name(r),
+						(unsigned long long)v->exits[r]);
+			if (off >= sizeof(line))
+				break;
+		}
+		fprintf(stderr, "minivmm stats: vcpu%u exits:%s%s\n", i, off ? line : " none",
+			v->pio_exits_unhandled ? " (some port I/O unclaimed)" : "");
+	}
+	fprintf(stderr, "minivmm stats: total exits %llu\n", (unsigned long long)total);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	vm->nr_vcpus = 0;
+	serial_destroy(vm->serial);
+	vm->serial = NULL;
+	if (vm->fd >= 0) {
+		guest_mem_destroy(&vm->mem);
+		close(vm->fd);
+	}
+	if (vm->stop_eventfd >= 0)
+		close(vm->stop_eventfd);
+	kvm_sys_close(&vm->kvm);
+	mutex_destroy(&vm->config_lock);
+}

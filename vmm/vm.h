@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MINIVMM_VM_H
+#define MINIVMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../arch/x86/boot.h"
+#include "config.h"
+#include "guest_mem.h"
+#include "io_bus.h"
+#include "kvm.h"
+#include "lock.h"
+
+#define VCPU_EXIT_REASONS 64
+
+struct vcpu {
+	struct vm *vm;
+	int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	uint64_t exits[VCPU_EXIT_REASONS]; /* written by this vCPU's thread only */
+	uint64_t pio_exits_unhandled;
+	uint64_t map_gpa_requests;
+};
+
+/* Exit statuses of `minivmm run` (README "Exit status"). */
+enum vm_exit_status {
+	VM_EXIT_OK = 0,
+	VM_EXIT_FAILURE = 1,
+	VM_EXIT_USAGE = 2,
+};
+
+struct serial;
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm_sys kvm;
+	int fd;
+	struct guest_mem mem;
+	struct boot_info boot;
+	struct io_bus pio;
+	struct io_bus mmio;
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+
+	struct mutex config_lock; /* vCPU set and layout changes (LOCK_RANK_VM_CONFIG) */
+	_Atomic bool stopping;
+	int exit_status; /* set once, by the first vm_request_stop() */
+	int stop_eventfd; /* wakes the main loop */
+
+	struct serial *serial;
+	uint64_t start_ns;
+};
+
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+/* Starts the vCPU threads, runs the main loop until the VM stops, joins them. */
+int vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* First caller wins: records the exit status and stops every vCPU. Safe from any thread. */
+void vm_request_stop(struct vm *vm, int status, const char *why);
+void vm_print_stats(struct vm *vm);
+
+/* vcpu.c */
+int vcpu_init(struct vm *vm, struct vcpu *vcpu, int id);
+int vcpu_start(struct vcpu *vcpu);
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+const char *kvm_exit_reason_name(unsigned int reason);
+void vcpu_signals_init(void);
+
+#endif
