@@ -229,24 +229,30 @@ static struct mem_region *find_region(struct guest_mem *mem, uint64_t gpa, uint6
 int guest_mem_remove_region(struct guest_mem *mem, uint64_t gpa)
 {
 	struct mem_region *r, victim;
-	int idx;
+	uint64_t size = 0;
 
 	read_lock(&mem->layout_lock);
 	r = find_region(mem, gpa, 1);
-	victim = r ? *r : (struct mem_region){ 0 };
+	if (r && r->gpa == gpa)
+		size = r->size;
 	rwlock_unlock(&mem->layout_lock);
-	if (!r || victim.gpa != gpa)
+	if (!size)
 		return -ENOENT;
 
-	guest_mem_invalidate_begin(mem, victim.gpa, victim.size);
+	guest_mem_invalidate_begin(mem, gpa, size);
 	write_lock(&mem->layout_lock);
-	idx = (int)(find_region(mem, gpa, 1) - mem->regions);
-	victim = mem->regions[idx];
-	mem->regions[idx] = mem->regions[--mem->nr_regions];
+	r = find_region(mem, gpa, 1);
+	if (!r || r->gpa != gpa) { /* removed meanwhile by another thread */
+		rwlock_unlock(&mem->layout_lock);
+		guest_mem_invalidate_end(mem, gpa, size);
+		return -ENOENT;
+	}
+	victim = *r;
+	*r = mem->regions[--mem->nr_regions];
 	atomic_fetch_add(&mem->generation, 1);
 	rwlock_unlock(&mem->layout_lock);
 	region_release(mem, &victim);
-	guest_mem_invalidate_end(mem);
+	guest_mem_invalidate_end(mem, gpa, size);
 	return 0;
 }
 
@@ -362,10 +368,14 @@ void guest_mem_invalidate_begin(struct guest_mem *mem, uint64_t gpa, uint64_t le
 	mutex_lock(&mem->registry_lock);
 	gpc_registry_invalidate(mem, gpa, len);
 	mutex_unlock(&mem->registry_lock);
+	if (mem->invalidate_hook)
+		mem->invalidate_hook(mem->invalidate_hook_arg, gpa, len, true);
 }
 
-void guest_mem_invalidate_end(struct guest_mem *mem)
+void guest_mem_invalidate_end(struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
+	if (mem->invalidate_hook)
+		mem->invalidate_hook(mem->invalidate_hook_arg, gpa, len, false);
 	atomic_fetch_add(&mem->invalidate_seq, 1);
 	atomic_fetch_sub(&mem->invalidate_in_progress, 1);
 }
@@ -417,7 +427,7 @@ int guest_mem_discard(struct guest_mem *mem, uint64_t gpa, uint64_t len)
 	if (r)
 		ret = region_punch(r, gpa - r->gpa, len);
 	rwlock_unlock(&mem->layout_lock);
-	guest_mem_invalidate_end(mem);
+	guest_mem_invalidate_end(mem, gpa, len);
 	if (!ret)
 		atomic_fetch_add(&mem->discarded_bytes, len);
 	return ret;
@@ -471,7 +481,7 @@ int guest_mem_convert(struct guest_mem *mem, uint64_t gpa, uint64_t len, bool to
 	}
 out:
 	rwlock_unlock(&mem->layout_lock);
-	guest_mem_invalidate_end(mem);
+	guest_mem_invalidate_end(mem, gpa, len);
 	return ret;
 }
 

@@ -60,9 +60,15 @@ struct guest_mem {
 	struct gpc *buckets[GPC_REGISTRY_BUCKETS];
 	unsigned int nr_caches;
 
-	/* test hook: runs inside gpc_refresh between translation and publication */
+	/*
+	 * Test hooks. refresh_hook runs inside gpc_refresh between translation and publication;
+	 * invalidate_hook runs once the caches over [gpa, gpa+len) are marked (begin = true) and
+	 * again after the destructive step, before the sequence moves (begin = false).
+	 */
 	void (*refresh_hook)(struct gpc *gpc, void *arg);
 	void *refresh_hook_arg;
+	void (*invalidate_hook)(void *arg, uint64_t gpa, uint64_t len, bool begin);
+	void *invalidate_hook_arg;
 
 	_Atomic uint64_t discarded_bytes;
 	_Atomic uint64_t conversions;
@@ -98,6 +104,6 @@ uint64_t guest_mem_resident_bytes(struct guest_mem *mem);
 
 /* Invalidation protocol steps, exported for the layout-change path and for tests. */
 void guest_mem_invalidate_begin(struct guest_mem *mem, uint64_t gpa, uint64_t len);
-void guest_mem_invalidate_end(struct guest_mem *mem);
+void guest_mem_invalidate_end(struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
 #endif

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Runs every test layer that can run on this host and prints one final line
+# "N passed, N failed" over all of them. Exit status is non-zero when anything failed.
+#   bash tests/run-all.sh [layer...]     layers: build unit guest model nested (default: all)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+LOG_DIR=$BUILD/test-logs
+mkdir -p "$LOG_DIR"
+passed=0
+failed=0
+layers=("$@")
+[ ${#layers[@]} -eq 0 ] && layers=(build unit guest model nested)
+
+count() { # count LAYER "N passed, N failed" line from a layer's output
+	local line p f
+	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$2" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "FAIL $1: no summary line (see $2)"
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(sed -E 's/.*[^0-9]?([0-9]+) passed.*/\1/' <<<"$line")
+	f=$(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<<"$line")
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+check() { # check NAME COMMAND...: one PASS/FAIL line for a command's exit status
+	local name=$1 log="$LOG_DIR/$1.log"
+	shift
+	if "$@" >"$log" 2>&1; then
+		echo "PASS $name"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name (see $log)"
+		tail -n 20 "$log" | sed 's/^/    /'
+		failed=$((failed + 1))
+	fi
+}
+
+layer_build() {
+	echo "== build"
+	check build-gcc make -s BUILD="$BUILD/gcc" CC=gcc "$BUILD/gcc/release/minivmm"
+	check build-clang make -s BUILD="$BUILD/clang" CC=clang "$BUILD/clang/release/minivmm" \
+		"$BUILD/clang/debug/libminivmm.a"
+	check guests-clang make -s -C guest-kernel-tests CC=clang OUT="$PWD/$BUILD/guests-clang"
+	check clang-format make -s check-format
+}
+
+layer_unit() {
+	echo "== unit and stress tests (cmocka; debug+lockdep, ASan+UBSan, TSan)"
+	local variant t log
+	for variant in debug asan tsan; do
+		for t in "$BUILD/$variant"/tests/test_*; do
+			[ -x "$t" ] || continue
+			log="$LOG_DIR/unit-$variant-$(basename "$t").log"
+			TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+			ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1" \
+				timeout 600 "$t" >"$log" 2>&1
+			local rc=$? p f
+			p=$(grep -cE '^\[       OK \]' "$log")
+			f=$(grep -cE '^\[  FAILED  \] [a-z_]' "$log")
+			if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+				f=1 # crashed, sanitizer report or timeout outside a test case
+			fi
+			if [ "$f" -gt 0 ] || [ "$rc" -ne 0 ]; then
+				echo "FAIL unit/$variant/$(basename "$t"): $p passed, $f failed (see $log)"
+				grep -E 'FAILED|ERROR|WARNING: ThreadSanitizer|lockdep|runtime error' "$log" |
+					head -n 10 | sed 's/^/    /'
+			else
+				echo "PASS unit/$variant/$(basename "$t"): $p test cases"
+			fi
+			passed=$((passed + p))
+			failed=$((failed + f))
+		done
+	done
+}
+
+layer_guest() {
+	echo "== guest-kernel-tests on this host's KVM ($(./minivmm caps 2>/dev/null | head -n 1 | sed 's/.*host KVM: //'))"
+	local log="$LOG_DIR/guest.log"
+	VMM=./minivmm bash guest-kernel-tests/run.sh 2>&1 | tee "$log"
+	count guest-kernel-tests "$log"
+}
+
+layer_model() {
+	echo "== model checking (spin)"
+	local log="$LOG_DIR/model.log"
+	if [ ! -f tests/model/run.sh ]; then
+		echo "FAIL model: tests/model/run.sh missing"
+		failed=$((failed + 1))
+		return
+	fi
+	bash tests/model/run.sh 2>&1 | tee "$log"
+	count model "$log"
+}
+
+layer_nested() {
+	echo "== nested KVM (QEMU-TCG L1 with a real KVM)"
+	local log="$LOG_DIR/nested.log"
+	if [ ! -f tests/nested/run.sh ]; then
+		echo "FAIL nested: tests/nested/run.sh missing"
+		failed=$((failed + 1))
+		return
+	fi
+	bash tests/nested/run.sh --minivmm ./minivmm 2>&1 | tee "$log"
+	count nested "$log"
+}
+
+for l in "${layers[@]}"; do
+	"layer_$l"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
