@@ -7,6 +7,7 @@
 
 struct vm;
 struct serial;
+struct testdev;
 
 /* 8250 UART: output to out_fd, input through serial_input() from the main loop. */
 struct serial *serial_create(struct vm *vm, uint16_t base, uint32_t irq, int out_fd);
@@ -15,6 +16,9 @@ void serial_destroy(struct serial *s);
 uint64_t serial_bytes_out(struct serial *s);
 
 int exit_port_init(struct vm *vm);
+/* Guest-kernel-test control: discard, convert, access through a VMM cache (testdev.c). */
+struct testdev *testdev_create(struct vm *vm);
+void testdev_destroy(struct testdev *td);
 int i8042_init(struct vm *vm);
 
 #endif

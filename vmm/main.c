@@ -177,12 +177,13 @@ static int cmd_run(int argc, char **argv)
 	log_level = cfg.log_level;
 
 	ret = vm_create(&vm, &cfg);
-	if (ret == 0)
+	if (ret == 0) {
 		ret = vm_run(&vm);
-	else
+		if (cfg.stats)
+			vm_print_stats(&vm);
+	} else {
 		ret = ret == -VM_EXIT_USAGE ? VM_EXIT_USAGE : VM_EXIT_FAILURE;
-	if (cfg.stats)
-		vm_print_stats(&vm);
+	}
 	vm_destroy(&vm);
 	return ret;
 }

@@ -73,6 +73,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 	guest_mem_init(&vm->mem, vm->fd, cfg->backing, cfg->hugepage_size);
 	vm->mem.kvm_memory_attributes = vm->kvm.caps.memory_attributes > 0;
+	vm->mem_ready = true;
 	if (guest_mem_add_ram_layout(&vm->mem, cfg->memory))
 		return -1;
 	if (boot_load(&vm->mem, cfg, &vm->boot))
@@ -84,7 +85,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->serial = serial_create(vm, COM1_PORT, COM1_IRQ, STDOUT_FILENO);
-	if (vm->stop_eventfd < 0 || !vm->serial || exit_port_init(vm) || i8042_init(vm)) {
+	vm->testdev = testdev_create(vm);
+	if (vm->stop_eventfd < 0 || !vm->serial || !vm->testdev || exit_port_init(vm) ||
+	    i8042_init(vm)) {
 		pr_err("setting up devices failed");
 		return -1;
 	}
@@ -324,10 +327,12 @@ void vm_destroy(struct vm *vm)
 	vm->nr_vcpus = 0;
 	serial_destroy(vm->serial);
 	vm->serial = NULL;
-	if (vm->fd >= 0) {
+	testdev_destroy(vm->testdev);
+	vm->testdev = NULL;
+	if (vm->mem_ready)
 		guest_mem_destroy(&vm->mem);
+	if (vm->fd >= 0)
 		close(vm->fd);
-	}
 	if (vm->stop_eventfd >= 0)
 		close(vm->stop_eventfd);
 	kvm_sys_close(&vm->kvm);

@@ -36,6 +36,7 @@ enum vm_exit_status {
 };
 
 struct serial;
+struct testdev;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -54,6 +55,8 @@ struct vm {
 	int stop_eventfd; /* wakes the main loop */
 
 	struct serial *serial;
+	struct testdev *testdev;
+	bool mem_ready;
 	uint64_t start_ns;
 };
 
