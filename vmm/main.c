@@ -114,6 +114,8 @@ static const char *option_name(int opt)
 static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 {
 	const char *short_opts = "+c:k:i:a:p:m:h";
+
+	argv[0] = "minivmm run"; /* how getopt names us in its messages */
 	char err[512];
 	int opt;
 
