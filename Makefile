@@ -9,7 +9,7 @@ BASE_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -MMD -MP \
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 BUILD    := build
 
-LIB_SRCS := $(wildcard vmm/*.c arch/x86/*.c devices/*.c)
+LIB_SRCS := $(wildcard vmm/*.c arch/x86/*.c arch/x86/xen/*.c devices/*.c devices/virtio/*.c)
 LIB_SRCS := $(filter-out vmm/main.c,$(LIB_SRCS))
 
 # Variants: release (./minivmm), debug (lockdep on), asan (ASan+UBSan), tsan.
@@ -90,12 +90,14 @@ bench: deps
 	@$(MAKE) -s all
 	@bash bench/run.sh
 
+FORMAT_SRCS = $(wildcard vmm/*.[ch] arch/x86/*.[ch] arch/x86/xen/*.[ch] devices/*.[ch] \
+	devices/virtio/*.[ch] tests/unit/*.[ch])
+
 format:
-	clang-format -i $(wildcard vmm/*.[ch] arch/x86/*.[ch] devices/*.[ch] tests/unit/*.[ch])
+	clang-format -i $(FORMAT_SRCS)
 
 check-format:
-	@clang-format --dry-run -Werror $(wildcard vmm/*.[ch] arch/x86/*.[ch] devices/*.[ch] \
-		tests/unit/*.[ch])
+	@clang-format --dry-run -Werror $(FORMAT_SRCS)
 
 clean:
 	rm -rf $(BUILD) minivmm guest-kernel-tests/build

@@ -13,8 +13,8 @@
 
 #define I8042_CMD_RESET 0xfe
 
-static void i8042_io(struct vcpu *vcpu, uint64_t off, uint8_t *data, uint32_t len,
-		     bool is_write, void *opaque)
+static void i8042_io(struct vcpu *vcpu, uint64_t off, uint8_t *data, uint32_t len, bool is_write,
+		     void *opaque)
 {
 	(void)opaque;
 	if (!is_write) {

@@ -18,8 +18,8 @@
 #include "../vmm/vm.h"
 #include "devices.h"
 
-#define UART_RX  0
-#define UART_TX  0
+#define UART_RX 0
+#define UART_TX 0
 #define UART_DLL 0
 #define UART_IER 1
 #define UART_DLM 1
@@ -31,19 +31,19 @@
 #define UART_MSR 6
 #define UART_SCR 7
 
-#define UART_IER_RDI  0x01
+#define UART_IER_RDI 0x01
 #define UART_IER_THRI 0x02
 #define UART_IIR_NO_INT 0x01
-#define UART_IIR_THRI   0x02
-#define UART_IIR_RDI    0x04
-#define UART_IIR_FIFO   0xc0
+#define UART_IIR_THRI 0x02
+#define UART_IIR_RDI 0x04
+#define UART_IIR_FIFO 0xc0
 #define UART_LCR_DLAB 0x80
-#define UART_LSR_DR   0x01
+#define UART_LSR_DR 0x01
 #define UART_LSR_THRE 0x20
 #define UART_LSR_TEMT 0x40
-#define UART_MSR_DCD  0x80
-#define UART_MSR_DSR  0x20
-#define UART_MSR_CTS  0x10
+#define UART_MSR_DCD 0x80
+#define UART_MSR_DSR 0x20
+#define UART_MSR_CTS 0x10
 #define UART_MCR_LOOP 0x10
 
 #define RX_FIFO_SIZE 4096
@@ -90,8 +90,8 @@ static void serial_write_out(struct serial *s, uint8_t c)
 	s->bytes_out++;
 }
 
-static void serial_io(struct vcpu *vcpu, uint64_t off, uint8_t *data, uint32_t len,
-		      bool is_write, void *opaque)
+static void serial_io(struct vcpu *vcpu, uint64_t off, uint8_t *data, uint32_t len, bool is_write,
+		      void *opaque)
 {
 	struct serial *s = opaque;
 	bool dlab;

@@ -22,7 +22,7 @@
 #include "devices.h"
 
 enum testdev_cmd {
-	TESTDEV_DISCARD = 1,	  /* gpa, len: punch a hole */
+	TESTDEV_DISCARD = 1,	 /* gpa, len: punch a hole */
 	TESTDEV_CONVERT_PRIVATE, /* gpa, len */
 	TESTDEV_CONVERT_SHARED,	 /* gpa, len */
 	TESTDEV_CACHE_WRITE,	 /* gpa, value: 8 bytes through the shared test cache */
@@ -43,8 +43,7 @@ struct testdev {
 	struct gpc cache; /* one cache shared by every vCPU thread, as Xen's shared_info is */
 };
 
-static int32_t testdev_cache_access(struct testdev *td, struct testdev_request *req,
-				    bool write)
+static int32_t testdev_cache_access(struct testdev *td, struct testdev_request *req, bool write)
 {
 	uint64_t *p;
 
@@ -84,8 +83,8 @@ static int32_t testdev_execute(struct testdev *td, struct testdev_request *req)
 
 static __thread int32_t last_result; /* per vCPU thread: the result of its last request */
 
-static void testdev_io(struct vcpu *vcpu, uint64_t off, uint8_t *data, uint32_t len,
-		       bool is_write, void *opaque)
+static void testdev_io(struct vcpu *vcpu, uint64_t off, uint8_t *data, uint32_t len, bool is_write,
+		       void *opaque)
 {
 	struct testdev *td = opaque;
 	struct testdev_request req;

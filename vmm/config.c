@@ -252,8 +252,7 @@ struct ini_ctx {
 };
 
 /* libinih (as Debian builds it) reports the first failing line as ini_parse_file's result. */
-static int config_ini_handler(void *user, const char *section, const char *key,
-			      const char *value)
+static int config_ini_handler(void *user, const char *section, const char *key, const char *value)
 {
 	struct ini_ctx *ctx = user;
 
@@ -298,8 +297,9 @@ int config_load_file(struct vm_config *cfg, const char *path)
 	if (ctx.error[0])
 		fprintf(stderr, "minivmm: %s:%d: %s\n", path, ret, ctx.error);
 	else if (ret > 0)
-		fprintf(stderr, "minivmm: %s:%d: syntax error (expected [section] or key = value)\n",
-			path, ret);
+		fprintf(stderr,
+			"minivmm: %s:%d: syntax error (expected [section] or key = value)\n", path,
+			ret);
 	else
 		fprintf(stderr, "minivmm: %s: cannot parse config file\n", path);
 	return -1;
@@ -310,7 +310,8 @@ int config_validate(const struct vm_config *cfg, unsigned int max_vcpus)
 	struct sysinfo si;
 
 	if (!cfg->kernel[0]) {
-		fprintf(stderr, "minivmm: no kernel given (--kernel PATH or [boot] kernel = PATH)\n");
+		fprintf(stderr,
+			"minivmm: no kernel given (--kernel PATH or [boot] kernel = PATH)\n");
 		return -1;
 	}
 	if (cfg->cpus > max_vcpus) {
@@ -325,7 +326,8 @@ int config_validate(const struct vm_config *cfg, unsigned int max_vcpus)
 		return -1;
 	}
 	if (cfg->hugepage_size && cfg->memory % cfg->hugepage_size) {
-		fprintf(stderr, "minivmm: memory size must be a multiple of the 2M hugepage size\n");
+		fprintf(stderr,
+			"minivmm: memory size must be a multiple of the 2M hugepage size\n");
 		return -1;
 	}
 	if (cfg->hugepage_size && cfg->backing != MEM_BACKING_MEMFD) {

@@ -34,7 +34,7 @@
 
 struct gpc {
 	struct guest_mem *mem;
-	struct rwlock lock;	    /* gpa, len, ptr, valid, generation */
+	struct rwlock lock;	   /* gpa, len, ptr, valid, generation */
 	struct mutex refresh_lock; /* one refresh at a time */
 	const char *name;
 	uint64_t gpa;

@@ -18,7 +18,7 @@
 #define MFD_HUGE_2MB (21 << 26)
 #endif
 
-#define PAGE_SIZE  GUEST_PAGE_SIZE
+#define PAGE_SIZE GUEST_PAGE_SIZE
 #define PAGE_SHIFT 12
 
 static const char *const backing_names[] = {
@@ -78,8 +78,8 @@ static int region_create_backing(struct guest_mem *mem, struct mem_region *r)
 		}
 		return 0;
 	case MEM_BACKING_GUEST_MEMFD:
-		r->fd = kvm_vm_create_guest_memfd(mem->vm_fd, r->size,
-						  GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+		r->fd = kvm_vm_create_guest_memfd(
+			mem->vm_fd, r->size, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
 		if (r->fd < 0) {
 			pr_err("KVM_CREATE_GUEST_MEMFD (MMAP|INIT_SHARED): %s", strerror(errno));
 			return -errno;

@@ -20,7 +20,7 @@
 #include "lock.h"
 
 #define GUEST_MEM_MAX_REGIONS 8
-#define GPC_REGISTRY_BUCKETS  1024
+#define GPC_REGISTRY_BUCKETS 1024
 
 enum mem_backing {
 	MEM_BACKING_MEMFD,
@@ -33,9 +33,9 @@ struct gpc;
 struct mem_region {
 	uint64_t gpa;
 	uint64_t size;
-	int fd;		 /* backing fd, -1 for anonymous memory */
-	void *kvm_map;	 /* the mapping KVM is given */
-	void *view;	 /* the VMM's access view of the same pages */
+	int fd;			/* backing fd, -1 for anonymous memory */
+	void *kvm_map;		/* the mapping KVM is given */
+	void *view;		/* the VMM's access view of the same pages */
 	uint64_t *private_bits; /* one bit per page: private (not accessible to the VMM) */
 	uint32_t slot;
 	bool registered; /* KVM slot exists */
@@ -86,7 +86,8 @@ int mem_backing_parse(const char *name, enum mem_backing *out);
 
 /*
  * Translate to the access view. Fails (NULL, *err = -EFAULT) for holes and ranges crossing a
- * region boundary, (-EPERM) for private pages. Caller holds layout_lock (read) or runs before any vCPU does (loaders).
+ * region boundary, (-EPERM) for private pages. Caller holds layout_lock (read) or runs before any
+ * vCPU does (loaders).
  */
 void *guest_mem_translate_locked(struct guest_mem *mem, uint64_t gpa, uint64_t len, int *err);
 void *guest_mem_boot_ptr(struct guest_mem *mem, uint64_t gpa, uint64_t len);

@@ -11,7 +11,7 @@
 #include "log.h"
 
 /* TSS and identity-map pages for Intel's real-mode emulation, just under the BIOS area. */
-#define KVM_TSS_ADDR          0xfffbd000ull
+#define KVM_TSS_ADDR 0xfffbd000ull
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ull
 
 /*
@@ -90,9 +90,9 @@ int kvm_sys_open(struct kvm_sys *sys)
 	sys->fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (sys->fd < 0) {
 		pr_err("cannot open /dev/kvm: %s%s", strerror(errno),
-		       errno == ENOENT ? " (is the kvm module loaded?)" :
-		       errno == EACCES ? " (add yourself to the kvm group or run as root)" :
-					 "");
+		       errno == ENOENT	 ? " (is the kvm module loaded?)"
+		       : errno == EACCES ? " (add yourself to the kvm group or run as root)"
+					 : "");
 		return -1;
 	}
 	version = ioctl(sys->fd, KVM_GET_API_VERSION, 0);
@@ -155,9 +155,10 @@ void kvm_caps_print(const struct kvm_sys *sys, FILE *out)
 	fprintf(out, "KVM API version %d, vCPU mmap size %d, host KVM: %s\n", KVM_API_VERSION,
 		sys->run_size, kind);
 	if (!strcmp(kind, "pvm"))
-		fprintf(out, "  PVM: guest kernel code is emulated (slow, no SIMD/xrstor/int3, vmcall "
-			     "does not reach the VMM): freestanding guests only; Linux guests need "
-			     "a hardware-virtualised KVM (see tests/nested)\n");
+		fprintf(out,
+			"  PVM: guest kernel code is emulated (slow, no SIMD/xrstor/int3, vmcall "
+			"does not reach the VMM): freestanding guests only; Linux guests need "
+			"a hardware-virtualised KVM (see tests/nested)\n");
 	fprintf(out, "%-20s %4s %8s  %s\n", "capability", "cap", "value", "effect");
 	for (size_t i = 0; i < sizeof(cap_descs) / sizeof(cap_descs[0]); i++) {
 		const struct cap_desc *d = &cap_descs[i];
@@ -167,12 +168,12 @@ void kvm_caps_print(const struct kvm_sys *sys, FILE *out)
 			v > 0 ? "yes" : "NO", v > 0 ? d->use : d->without);
 	}
 	fprintf(out, "memory backings: memfd anonymous%s\n",
-		sys->caps.guest_memfd && (sys->caps.guest_memfd_flags & 3) == 3 ? " guest_memfd" :
-										  "");
+		sys->caps.guest_memfd && (sys->caps.guest_memfd_flags & 3) == 3 ? " guest_memfd"
+										: "");
 	fprintf(out, "Xen hypercall transport: %s\n",
-		(sys->caps.xen_hvm & KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL) ?
-			"KVM_EXIT_XEN (in-kernel intercept)" :
-			"VMM hypercall page with port-I/O stubs");
+		(sys->caps.xen_hvm & KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL)
+			? "KVM_EXIT_XEN (in-kernel intercept)"
+			: "VMM hypercall page with port-I/O stubs");
 }
 
 int kvm_vm_create(const struct kvm_sys *sys)

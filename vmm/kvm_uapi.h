@@ -35,7 +35,7 @@
 
 #define KVM_MEM_GUEST_MEMFD (1u << 2)
 
-#define GUEST_MEMFD_FLAG_MMAP        (1ull << 0)
+#define GUEST_MEMFD_FLAG_MMAP (1ull << 0)
 #define GUEST_MEMFD_FLAG_INIT_SHARED (1ull << 1)
 
 struct kvm_userspace_memory_region2 {
@@ -70,7 +70,7 @@ struct kvm_memory_attributes {
 	__u64 flags;
 };
 
-#define KVM_SET_MEMORY_ATTRIBUTES    _IOW(KVMIO, 0xd2, struct kvm_memory_attributes)
+#define KVM_SET_MEMORY_ATTRIBUTES _IOW(KVMIO, 0xd2, struct kvm_memory_attributes)
 #define KVM_MEMORY_ATTRIBUTE_PRIVATE (1ull << 3)
 
 #ifndef KVM_EXIT_MEMORY_FAULT

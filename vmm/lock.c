@@ -72,8 +72,8 @@ void lockdep_assert_none_held(const char *what)
 	abort();
 }
 #else
-static inline void lockdep_acquire(const void *lock, const struct lock_class *cls,
-				   const char *file, int line)
+static inline void lockdep_acquire(const void *lock, const struct lock_class *cls, const char *file,
+				   int line)
 {
 	(void)lock, (void)cls, (void)file, (void)line;
 }

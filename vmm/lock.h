@@ -60,11 +60,11 @@ void rwlock__read_lock(struct rwlock *l, const char *file, int line);
 void rwlock__write_lock(struct rwlock *l, const char *file, int line);
 void rwlock__unlock(struct rwlock *l);
 
-#define mutex_lock(m)       mutex__lock(m, __FILE__, __LINE__)
-#define mutex_unlock(m)     mutex__unlock(m)
-#define read_lock(l)        rwlock__read_lock(l, __FILE__, __LINE__)
-#define write_lock(l)       rwlock__write_lock(l, __FILE__, __LINE__)
-#define rwlock_unlock(l)    rwlock__unlock(l)
+#define mutex_lock(m) mutex__lock(m, __FILE__, __LINE__)
+#define mutex_unlock(m) mutex__unlock(m)
+#define read_lock(l) rwlock__read_lock(l, __FILE__, __LINE__)
+#define write_lock(l) rwlock__write_lock(l, __FILE__, __LINE__)
+#define rwlock_unlock(l) rwlock__unlock(l)
 
 /* Lockdep: how many locks this thread holds (always 0 without -DLOCKDEP). */
 int lockdep_held_count(void);

@@ -15,9 +15,9 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 int log_parse_level(const char *name, enum log_level *out);
 const char *log_level_names(void);
 
-#define pr_err(...)   log_msg(LOG_ERROR, __VA_ARGS__)
-#define pr_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
-#define pr_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define pr_err(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define pr_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define pr_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -150,8 +150,8 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 			if (option_keys[i].opt != opt)
 				continue;
 			handled = true;
-			if (config_set(cfg, option_keys[i].section, option_keys[i].key, optarg, NULL,
-				       err, sizeof(err))) {
+			if (config_set(cfg, option_keys[i].section, option_keys[i].key, optarg,
+				       NULL, err, sizeof(err))) {
 				fprintf(stderr, "minivmm: --%s: %s\n", option_name(opt), err);
 				return -1;
 			}

@@ -117,9 +117,8 @@ static void vcpu_dump(struct vcpu *vcpu, const char *what)
 		}
 	}
 	pr_err("vCPU %d: %s at RIP %#llx (CS %#x, CR0 %#llx, EFER %#llx, RSP %#llx)", vcpu->id,
-	       what, (unsigned long long)regs.rip, sregs.cs.selector,
-	       (unsigned long long)sregs.cr0, (unsigned long long)sregs.efer,
-	       (unsigned long long)regs.rsp);
+	       what, (unsigned long long)regs.rip, sregs.cs.selector, (unsigned long long)sregs.cr0,
+	       (unsigned long long)sregs.efer, (unsigned long long)regs.rsp);
 	pr_err("vCPU %d: instruction bytes at RIP: %s", vcpu->id, bytes);
 }
 

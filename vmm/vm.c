@@ -238,7 +238,8 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 				char why[64];
 
-				snprintf(why, sizeof(why), "received %s", strsignal((int)si.ssi_signo));
+				snprintf(why, sizeof(why), "received %s",
+					 strsignal((int)si.ssi_signo));
 				vm_request_stop(vm, 128 + (int)si.ssi_signo, why);
 			}
 			loop_poll(&ring, sig_fd, TAG_SIGNAL);
@@ -291,8 +292,9 @@ void vm_print_stats(struct vm *vm)
 {
 	uint64_t total = 0;
 
-	fprintf(stderr, "minivmm stats: %.3f s wall, %llu console bytes, %llu bytes discarded, "
-			"%llu conversions\n",
+	fprintf(stderr,
+		"minivmm stats: %.3f s wall, %llu console bytes, %llu bytes discarded, "
+		"%llu conversions\n",
 		(double)(now_ns() - vm->start_ns) / 1e9,
 		(unsigned long long)(vm->serial ? serial_bytes_out(vm->serial) : 0),
 		(unsigned long long)atomic_load(&vm->mem.discarded_bytes),

@@ -51,7 +51,7 @@ struct vm {
 
 	struct mutex config_lock; /* vCPU set and layout changes (LOCK_RANK_VM_CONFIG) */
 	_Atomic bool stopping;
-	int exit_status; /* set once, by the first vm_request_stop() */
+	int exit_status;  /* set once, by the first vm_request_stop() */
 	int stop_eventfd; /* wakes the main loop */
 
 	struct serial *serial;

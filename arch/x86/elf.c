@@ -125,10 +125,11 @@ int elf_load_pvh(struct guest_mem *mem, const struct boot_image *img, struct boo
 			continue;
 		if (ph.p_filesz > ph.p_memsz || ph.p_offset > img->size ||
 		    ph.p_filesz > img->size - ph.p_offset) {
-			snprintf(msg, sizeof(msg),
-				 "segment %zu: file range %#llx+%#llx is outside the file (%zu bytes)",
-				 i, (unsigned long long)ph.p_offset, (unsigned long long)ph.p_filesz,
-				 img->size);
+			snprintf(
+				msg, sizeof(msg),
+				"segment %zu: file range %#llx+%#llx is outside the file (%zu bytes)",
+				i, (unsigned long long)ph.p_offset, (unsigned long long)ph.p_filesz,
+				img->size);
 			elf_error(img, msg);
 			goto out;
 		}

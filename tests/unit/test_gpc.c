@@ -20,7 +20,7 @@
 #include "../../vmm/guest_mem.h"
 
 #define RAM_SIZE (16ull << 20)
-#define PAGE     GUEST_PAGE_SIZE
+#define PAGE GUEST_PAGE_SIZE
 
 static int setup_mem(void **state)
 {
@@ -331,7 +331,9 @@ static void test_refresh_waits_for_invalidation(void **state)
 static void test_registry_many_caches(void **state)
 {
 	struct guest_mem *mem = *state;
-	enum { N = 2048 };
+	enum {
+		N = 2048
+	};
 	struct gpc *caches = calloc(N, sizeof(*caches));
 	int valid = 0;
 
@@ -360,21 +362,23 @@ static void test_registry_many_caches(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_activate_check_access, setup_mem, teardown_mem),
-		cmocka_unit_test_setup_teardown(test_refresh_errors, setup_mem, teardown_mem),
-		cmocka_unit_test_setup_teardown(test_discard_invalidates_overlapping_only, setup_mem,
+		cmocka_unit_test_setup_teardown(test_activate_check_access, setup_mem,
 						teardown_mem),
+		cmocka_unit_test_setup_teardown(test_refresh_errors, setup_mem, teardown_mem),
+		cmocka_unit_test_setup_teardown(test_discard_invalidates_overlapping_only,
+						setup_mem, teardown_mem),
 		cmocka_unit_test_setup_teardown(test_conversion_revokes_cache, setup_mem,
 						teardown_mem),
 		cmocka_unit_test_setup_teardown(test_invalidation_reaches_invalid_caches, setup_mem,
 						teardown_mem),
-		cmocka_unit_test_setup_teardown(test_deactivate_unregisters, setup_mem, teardown_mem),
+		cmocka_unit_test_setup_teardown(test_deactivate_unregisters, setup_mem,
+						teardown_mem),
 		cmocka_unit_test_setup_teardown(test_layout_change_invalidates, setup_mem,
 						teardown_mem),
 		cmocka_unit_test_setup_teardown(test_refresh_races_invalidation_in_progress,
 						setup_mem, teardown_mem),
-		cmocka_unit_test_setup_teardown(test_refresh_races_completed_invalidation, setup_mem,
-						teardown_mem),
+		cmocka_unit_test_setup_teardown(test_refresh_races_completed_invalidation,
+						setup_mem, teardown_mem),
 		cmocka_unit_test_setup_teardown(test_refresh_waits_for_invalidation, setup_mem,
 						teardown_mem),
 		cmocka_unit_test_setup_teardown(test_registry_many_caches, setup_mem, teardown_mem),

@@ -32,12 +32,12 @@
 #include "../../vmm/gpc.h"
 #include "../../vmm/guest_mem.h"
 
-#define RAM_BASE   (1ull << 32)
-#define RAM_SIZE   (2ull << 20)
-#define NR_PAGES   4
-#define NR_USERS   4
-#define NR_SHARED  2 /* caches per page shared by all users */
-#define RUN_MS     1500
+#define RAM_BASE (1ull << 32)
+#define RAM_SIZE (2ull << 20)
+#define NR_PAGES 4
+#define NR_USERS 4
+#define NR_SHARED 2 /* caches per page shared by all users */
+#define RUN_MS 1500
 #define WATCHDOG_S 120
 
 struct stress {
@@ -137,17 +137,17 @@ static void *invalidator_thread(void *arg)
 		int op = (int)(rand_r(&seed) % 16);
 
 		if (op < 10) {
-			assert_int_equal(guest_mem_discard(&s->mem, page_gpa(page), GUEST_PAGE_SIZE),
-					 0);
+			assert_int_equal(
+				guest_mem_discard(&s->mem, page_gpa(page), GUEST_PAGE_SIZE), 0);
 			atomic_fetch_add(&s->discards, 1);
 		} else if (op < 15) {
-			assert_int_equal(guest_mem_convert(&s->mem, page_gpa(page), GUEST_PAGE_SIZE,
-							   true),
-					 0);
+			assert_int_equal(
+				guest_mem_convert(&s->mem, page_gpa(page), GUEST_PAGE_SIZE, true),
+				0);
 			usleep(100);
-			assert_int_equal(guest_mem_convert(&s->mem, page_gpa(page), GUEST_PAGE_SIZE,
-							   false),
-					 0);
+			assert_int_equal(
+				guest_mem_convert(&s->mem, page_gpa(page), GUEST_PAGE_SIZE, false),
+				0);
 			atomic_fetch_add(&s->conversions, 1);
 		} else {
 			layout_change(s);
