@@ -52,6 +52,8 @@ struct serial {
 	struct vm *vm;
 	uint32_t irq;
 	int out_fd;
+	void (*sink)(void *arg, const uint8_t *buf, size_t len);
+	void *sink_arg;
 	struct mutex lock;
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
 	bool thri_pending;
@@ -85,9 +87,22 @@ static void serial_update_irq(struct serial *s)
 
 static void serial_write_out(struct serial *s, uint8_t c)
 {
+	s->bytes_out++;
+	if (s->sink) {
+		s->sink(s->sink_arg, &c, 1);
+		return;
+	}
 	while (write(s->out_fd, &c, 1) < 0 && errno == EINTR)
 		;
-	s->bytes_out++;
+}
+
+void serial_set_sink(struct serial *s, void (*sink)(void *arg, const uint8_t *buf, size_t len),
+		     void *arg)
+{
+	mutex_lock(&s->lock);
+	s->sink = sink;
+	s->sink_arg = arg;
+	mutex_unlock(&s->lock);
 }
 
 static void serial_io(struct vcpu *vcpu, uint64_t off, uint8_t *data, uint32_t len, bool is_write,

@@ -151,7 +151,8 @@ struct config_key {
 static const struct config_key config_keys[] = {
 	{ "machine", "cpus", "a number from 1 to 256" },
 	{ "machine", "log-level", "error, warn, info, debug" },
-	{ "machine", "stats", "true or false" },
+	{ "machine", "stats", "none, text or json" },
+	{ "machine", "stats-file", "a file path" },
 	{ "memory", "size", "a size such as 512M or 2G" },
 	{ "memory", "backing", "memfd, guest_memfd, anonymous" },
 	{ "memory", "hugepages", "2M or none" },
@@ -159,7 +160,19 @@ static const struct config_key config_keys[] = {
 	{ "boot", "initrd", "a file path" },
 	{ "boot", "cmdline", "a kernel command line" },
 	{ "boot", "protocol", "auto, linux64, pvh" },
+	{ "test", "timeout", "seconds, 0 for none" },
+	{ "test", "expect", "an extended regex (repeatable)" },
+	{ "test", "fail-on", "an extended regex (repeatable)" },
+	{ "test", "expect-exit", "true or false" },
+	{ "test", "console-log", "a file path" },
+	{ "test", "exit-status", "a number from 0 to 255" },
 };
+
+/* Keys that may be given more than once, each adding a value. */
+static bool key_repeatable(const char *key)
+{
+	return !strcmp(key, "expect") || !strcmp(key, "fail-on");
+}
 
 #define NR_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -191,7 +204,8 @@ int config_set(struct vm_config *cfg, const char *section, const char *key, cons
 		accepted_keys(section, keys, sizeof(keys));
 		if (!keys[0])
 			snprintf(err, err_len,
-				 "unknown section [%s] (accepted: machine, memory, boot)", section);
+				 "unknown section [%s] (accepted: machine, memory, boot, test)",
+				 section);
 		else
 			snprintf(err, err_len, "unknown key '%s' in [%s] (accepted: %s)", key,
 				 section, keys);
@@ -205,8 +219,48 @@ int config_set(struct vm_config *cfg, const char *section, const char *key, cons
 		if (log_parse_level(value, &cfg->log_level))
 			goto bad;
 	} else if (!strcmp(key, "stats")) {
-		if (parse_bool(value, &cfg->stats))
+		bool on;
+
+		if (!strcmp(value, "text"))
+			cfg->stats = STATS_TEXT;
+		else if (!strcmp(value, "json"))
+			cfg->stats = STATS_JSON;
+		else if (!strcmp(value, "none") || !parse_bool(value, &on))
+			cfg->stats = strcmp(value, "none") && on ? STATS_TEXT : STATS_NONE;
+		else
 			goto bad;
+	} else if (!strcmp(key, "stats-file")) {
+		return set_path(cfg->stats_file, value, base_dir, err, err_len);
+	} else if (!strcmp(key, "timeout")) {
+		if (parse_uint(value, 0, 7 * 24 * 3600, &cfg->timeout_s))
+			goto bad;
+	} else if (!strcmp(key, "expect") || !strcmp(key, "fail-on")) {
+		bool expect = !strcmp(key, "expect");
+		int *n = expect ? &cfg->nr_expect : &cfg->nr_fail_on;
+		char(*list)[CONFIG_PATTERN_MAX] = expect ? cfg->expect : cfg->fail_on;
+
+		if (*n == CONFIG_MAX_PATTERNS) {
+			snprintf(err, err_len, "more than %d %s patterns", CONFIG_MAX_PATTERNS,
+				 key);
+			return -1;
+		}
+		if (!*value || strlen(value) >= CONFIG_PATTERN_MAX) {
+			snprintf(err, err_len, "%s pattern must be 1 to %d characters", key,
+				 CONFIG_PATTERN_MAX - 1);
+			return -1;
+		}
+		strcpy(list[(*n)++], value);
+	} else if (!strcmp(key, "expect-exit")) {
+		if (parse_bool(value, &cfg->expect_exit))
+			goto bad;
+	} else if (!strcmp(key, "console-log")) {
+		return set_path(cfg->console_log, value, base_dir, err, err_len);
+	} else if (!strcmp(key, "exit-status")) {
+		unsigned int v;
+
+		if (parse_uint(value, 0, 255, &v))
+			goto bad;
+		cfg->expected_status = (int)v;
 	} else if (!strcmp(key, "size")) {
 		if (parse_size(value, &cfg->memory, &why)) {
 			snprintf(err, err_len, "bad value '%s' for %s: %s", value, key, why);
@@ -262,7 +316,7 @@ static int config_ini_handler(void *user, const char *section, const char *key, 
 	for (size_t i = 0; i < NR_CONFIG_KEYS; i++) {
 		if (strcmp(config_keys[i].section, section) || strcmp(config_keys[i].key, key))
 			continue;
-		if (ctx->seen[i]) {
+		if (ctx->seen[i] && !key_repeatable(key)) {
 			snprintf(ctx->error, sizeof(ctx->error), "duplicate key '%s' in [%s]", key,
 				 section);
 			goto fail;

@@ -10,11 +10,19 @@
 
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_MAX_CPUS 256
+#define CONFIG_MAX_PATTERNS 16
+#define CONFIG_PATTERN_MAX 256
 
 enum boot_protocol {
 	BOOT_PROTOCOL_AUTO,
 	BOOT_PROTOCOL_LINUX64,
 	BOOT_PROTOCOL_PVH,
+};
+
+enum stats_format {
+	STATS_NONE,
+	STATS_TEXT,
+	STATS_JSON,
 };
 
 struct vm_config {
@@ -27,7 +35,18 @@ struct vm_config {
 	enum mem_backing backing;
 	uint64_t hugepage_size;
 	enum log_level log_level;
-	bool stats;
+	enum stats_format stats;
+	char stats_file[CONFIG_PATH_MAX]; /* default: stderr */
+
+	/* [test]: smoke-test behaviour */
+	unsigned int timeout_s; /* 0: none */
+	char expect[CONFIG_MAX_PATTERNS][CONFIG_PATTERN_MAX];
+	int nr_expect;
+	char fail_on[CONFIG_MAX_PATTERNS][CONFIG_PATTERN_MAX];
+	int nr_fail_on;
+	bool expect_exit;
+	char console_log[CONFIG_PATH_MAX];
+	int expected_status; /* what `minivmm test` counts as a pass */
 };
 
 void config_defaults(struct vm_config *cfg);

@@ -15,7 +15,9 @@
  *   LOCK_RANK_MEM_LAYOUT     mem->layout_lock (rwlock): region table and page attributes
  *   LOCK_RANK_MEM_REGISTRY   mem->registry_lock: which caches cover which pages
  *   LOCK_RANK_CACHE          gpc->lock (rwlock): a cache's gpa, pointer, valid flag
- *   LOCK_RANK_DEVICE         per-device register state (UART, ...); leaf
+ *   LOCK_RANK_DEVICE         per-device register state (UART, ...)
+ *   LOCK_RANK_CONSOLE        console output, log and pattern matching (written under a
+ *                            device lock); leaf
  */
 #ifndef MINIVMM_LOCK_H
 #define MINIVMM_LOCK_H
@@ -32,6 +34,7 @@ enum lock_rank {
 	LOCK_RANK_MEM_REGISTRY = 60,
 	LOCK_RANK_CACHE = 70,
 	LOCK_RANK_DEVICE = 80,
+	LOCK_RANK_CONSOLE = 90,
 };
 
 struct lock_class {

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "kvm.h"
 #include "log.h"
+#include "suite.h"
 #include "vm.h"
 
 #ifndef MINIVMM_VERSION
@@ -27,6 +28,7 @@ static void usage_main(FILE *out)
 		"\n"
 		"commands:\n"
 		"  run     boot a guest (minivmm run --help)\n"
+		"  test    run config files as smoke tests (minivmm test --help)\n"
 		"  caps    show what this host's KVM offers and what minivmm does without each\n"
 		"  help    this text\n"
 		"\n"
@@ -53,12 +55,24 @@ static void usage_run(FILE *out)
 		"      --memory-hugepages S   2M|none (memfd only)              [memory] hugepages\n"
 		"      --log-level L          error|warn|info|debug (default warn)\n"
 		"                                                               [machine] log-level\n"
-		"      --stats                print exit counts per vCPU at exit [machine] stats\n"
+		"      --stats[=FORMAT]       at exit, print exit counts per vCPU and run figures,\n"
+		"                             FORMAT text (default) or json  [machine] stats\n"
+		"      --stats-file FILE      write --stats there, not to stderr [machine] stats-file\n"
+		"\n"
+		"Smoke tests (config section [test]):\n"
+		"      --timeout SECONDS      end the VM after this long, exit 124 [test] timeout\n"
+		"      --expect REGEX         console must match (repeatable)      [test] expect\n"
+		"      --fail-on REGEX        console must not match (repeatable)  [test] fail-on\n"
+		"      --expect-exit          end the VM once every --expect matched [test] expect-exit\n"
+		"      --console-log FILE     keep the whole console in FILE       [test] console-log\n"
 		"  -h, --help                 this text\n"
 		"\n"
 		"Console: COM1 on stdin/stdout. On a terminal, Ctrl-A x quits.\n"
-		"Exit status: the guest's code written to port 0xf4; 0 poweroff/reboot;\n"
-		"1 guest or VMM failure (triple fault, emulation failure); 2 usage or config error;\n"
+		"Patterns are POSIX extended regexes matched per console line (and against a\n"
+		"partial line, so prompts match).\n"
+		"Exit status: the guest's code written to port 0xf4; 0 poweroff/reboot; 1 guest or\n"
+		"VMM failure (triple fault, emulation failure); 2 usage or config error; 3 an\n"
+		"--expect never matched; 4 a --fail-on matched; 124 --timeout expired;\n"
 		"128+N when stopped by signal N.\n");
 }
 
@@ -68,6 +82,12 @@ enum {
 	OPT_MEMORY_HUGEPAGES,
 	OPT_LOG_LEVEL,
 	OPT_STATS,
+	OPT_STATS_FILE,
+	OPT_TIMEOUT,
+	OPT_EXPECT,
+	OPT_FAIL_ON,
+	OPT_EXPECT_EXIT,
+	OPT_CONSOLE_LOG,
 };
 
 static const struct option run_options[] = {
@@ -81,7 +101,13 @@ static const struct option run_options[] = {
 	{ "memory-backing", required_argument, NULL, OPT_MEMORY_BACKING },
 	{ "memory-hugepages", required_argument, NULL, OPT_MEMORY_HUGEPAGES },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "stats", optional_argument, NULL, OPT_STATS },
+	{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "expect", required_argument, NULL, OPT_EXPECT },
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "expect-exit", no_argument, NULL, OPT_EXPECT_EXIT },
+	{ "console-log", required_argument, NULL, OPT_CONSOLE_LOG },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -100,6 +126,13 @@ static const struct {
 	{ OPT_MEMORY_BACKING, "memory", "backing" },
 	{ OPT_MEMORY_HUGEPAGES, "memory", "hugepages" },
 	{ OPT_LOG_LEVEL, "machine", "log-level" },
+	{ OPT_STATS, "machine", "stats" },
+	{ OPT_STATS_FILE, "machine", "stats-file" },
+	{ OPT_TIMEOUT, "test", "timeout" },
+	{ OPT_EXPECT, "test", "expect" },
+	{ OPT_FAIL_ON, "test", "fail-on" },
+	{ OPT_EXPECT_EXIT, "test", "expect-exit" },
+	{ OPT_CONSOLE_LOG, "test", "console-log" },
 };
 
 static const char *option_name(int opt)
@@ -140,8 +173,11 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		case 'c':
 			continue;
 		case OPT_STATS:
-			cfg->stats = true;
-			continue;
+			optarg = optarg ? optarg : "text";
+			break;
+		case OPT_EXPECT_EXIT:
+			optarg = "true";
+			break;
 		case '?':
 			fprintf(stderr, "minivmm: try 'minivmm run --help'\n");
 			return -1;
@@ -181,8 +217,7 @@ static int cmd_run(int argc, char **argv)
 	ret = vm_create(&vm, &cfg);
 	if (ret == 0) {
 		ret = vm_run(&vm);
-		if (cfg.stats)
-			vm_print_stats(&vm);
+		vm_print_stats(&vm, ret);
 	} else {
 		ret = ret == -VM_EXIT_USAGE ? VM_EXIT_USAGE : VM_EXIT_FAILURE;
 	}
@@ -219,6 +254,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "test"))
+		return suite_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "caps"))
 		return cmd_caps();
 	fprintf(stderr, "minivmm: unknown command '%s' (try 'minivmm --help')\n", cmd);

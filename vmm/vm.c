@@ -24,7 +24,7 @@
 #include "log.h"
 #include "vm.h"
 
-static uint64_t now_ns(void)
+uint64_t vm_now_ns(void)
 {
 	struct timespec ts;
 
@@ -49,13 +49,18 @@ static int vm_check_backing(struct vm *vm)
 	return 0;
 }
 
+static void console_sink(void *arg, const uint8_t *buf, size_t len)
+{
+	console_output(arg, buf, len);
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->fd = -1;
 	vm->stop_eventfd = -1;
-	vm->start_ns = now_ns();
+	vm->start_ns = vm_now_ns();
 	mutex_init(&vm->config_lock, "vm->config_lock", LOCK_RANK_VM_CONFIG);
 
 	if (kvm_sys_open(&vm->kvm))
@@ -83,8 +88,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		(unsigned long long)vm->boot.kernel_start, (unsigned long long)vm->boot.kernel_end,
 		(unsigned long long)vm->boot.initrd_size);
 
+	if (console_init(&vm->console, vm, cfg, STDOUT_FILENO)) {
+		console_destroy(&vm->console);
+		return -VM_EXIT_USAGE;
+	}
+	vm->console_ready = true;
 	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->serial = serial_create(vm, COM1_PORT, COM1_IRQ, STDOUT_FILENO);
+	if (vm->serial)
+		serial_set_sink(vm->serial, console_sink, &vm->console);
 	vm->testdev = testdev_create(vm);
 	if (vm->stop_eventfd < 0 || !vm->serial || !vm->testdev || exit_port_init(vm) ||
 	    i8042_init(vm)) {
@@ -113,6 +125,8 @@ void vm_request_stop(struct vm *vm, int status, const char *why)
 	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, true))
 		return;
 	vm->exit_status = status;
+	vm->stop_ns = vm_now_ns();
+	snprintf(vm->stop_reason, sizeof(vm->stop_reason), "%s", why);
 	pr_info("stopping: %s (exit status %d)", why, status);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
@@ -120,14 +134,14 @@ void vm_request_stop(struct vm *vm, int status, const char *why)
 		pr_debug("stop eventfd: %s", strerror(errno));
 }
 
-/* Console: raw mode on a terminal, with QEMU's escape: Ctrl-A x quits, Ctrl-A Ctrl-A sends ^A. */
-struct console {
+/* Terminal: raw mode on a terminal, with QEMU's escape: Ctrl-A x quits, Ctrl-A Ctrl-A sends ^A. */
+struct terminal {
 	bool is_tty;
 	bool escape;
 	struct termios saved;
 };
 
-static void console_raw(struct console *con)
+static void terminal_raw(struct terminal *con)
 {
 	struct termios raw;
 
@@ -140,13 +154,13 @@ static void console_raw(struct console *con)
 	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 }
 
-static void console_restore(struct console *con)
+static void terminal_restore(struct terminal *con)
 {
 	if (con->is_tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &con->saved);
 }
 
-static void console_input(struct vm *vm, struct console *con, uint8_t *buf, size_t n)
+static void terminal_input(struct vm *vm, struct terminal *con, uint8_t *buf, size_t n)
 {
 	size_t out = 0;
 
@@ -175,6 +189,7 @@ enum loop_tag {
 	TAG_STDIN = 1,
 	TAG_STOP,
 	TAG_SIGNAL,
+	TAG_TIMEOUT,
 };
 
 static void loop_poll(struct io_uring *ring, int fd, enum loop_tag tag)
@@ -187,7 +202,8 @@ static void loop_poll(struct io_uring *ring, int fd, enum loop_tag tag)
 
 static void vm_main_loop(struct vm *vm, int sig_fd)
 {
-	struct console con = { 0 };
+	struct terminal con = { 0 };
+	struct __kernel_timespec timeout = { 0 };
 	struct io_uring ring;
 	bool stdin_open = true;
 	int err;
@@ -198,10 +214,17 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 		vm_request_stop(vm, VM_EXIT_FAILURE, "no event loop");
 		return;
 	}
-	console_raw(&con);
+	terminal_raw(&con);
 	loop_poll(&ring, STDIN_FILENO, TAG_STDIN);
 	loop_poll(&ring, vm->stop_eventfd, TAG_STOP);
 	loop_poll(&ring, sig_fd, TAG_SIGNAL);
+	if (vm->cfg->timeout_s) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		timeout.tv_sec = vm->cfg->timeout_s;
+		io_uring_prep_timeout(sqe, &timeout, 0, 0);
+		io_uring_sqe_set_data64(sqe, TAG_TIMEOUT);
+	}
 
 	while (!atomic_load(&vm->stopping)) {
 		struct io_uring_cqe *cqe;
@@ -224,7 +247,7 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 		case TAG_STDIN:
 			n = read(STDIN_FILENO, buf, sizeof(buf));
 			if (n > 0) {
-				console_input(vm, &con, buf, (size_t)n);
+				terminal_input(vm, &con, buf, (size_t)n);
 				loop_poll(&ring, STDIN_FILENO, TAG_STDIN);
 			} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 				loop_poll(&ring, STDIN_FILENO, TAG_STDIN);
@@ -245,14 +268,43 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 			loop_poll(&ring, sig_fd, TAG_SIGNAL);
 			break;
 		}
+		case TAG_TIMEOUT: {
+			char why[64];
+
+			snprintf(why, sizeof(why), "--timeout of %u s expired", vm->cfg->timeout_s);
+			vm_request_stop(vm, VM_EXIT_TIMEOUT, why);
+			break;
+		}
 		case TAG_STOP:
 		default:
 			break;
 		}
 	}
 	(void)stdin_open;
-	console_restore(&con);
+	terminal_restore(&con);
 	io_uring_queue_exit(&ring);
+}
+
+/*
+ * Precedence: a matched --fail-on (4), a timeout (124) and a VMM or guest failure (1) stand;
+ * otherwise an --expect that never matched makes it 3; otherwise the guest's own status.
+ */
+static int vm_final_status(struct vm *vm)
+{
+	int status = vm->exit_status;
+
+	if (status == VM_EXIT_FAIL_ON || status == VM_EXIT_TIMEOUT || status == VM_EXIT_FAILURE ||
+	    status >= 128)
+		return status;
+	if (!console_all_expected(&vm->console)) {
+		for (int i = 0; i < vm->console.nr_expect; i++) {
+			if (!vm->console.expect[i].matched)
+				pr_err("console never matched --expect '%s'",
+				       vm->console.expect[i].text);
+		}
+		return VM_EXIT_EXPECT;
+	}
+	return status;
 }
 
 int vm_run(struct vm *vm)
@@ -285,39 +337,7 @@ int vm_run(struct vm *vm)
 	}
 	close(sig_fd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return vm->exit_status;
-}
-
-void vm_print_stats(struct vm *vm)
-{
-	uint64_t total = 0;
-
-	fprintf(stderr,
-		"minivmm stats: %.3f s wall, %llu console bytes, %llu bytes discarded, "
-		"%llu conversions\n",
-		(double)(now_ns() - vm->start_ns) / 1e9,
-		(unsigned long long)(vm->serial ? serial_bytes_out(vm->serial) : 0),
-		(unsigned long long)atomic_load(&vm->mem.discarded_bytes),
-		(unsigned long long)atomic_load(&vm->mem.conversions));
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-		char line[1024];
-		size_t off = 0;
-
-		for (unsigned int r = 0; r < VCPU_EXIT_REASONS; r++) {
-			if (!v->exits[r])
-				continue;
-			total += v->exits[r];
-			off += (size_t)snprintf(line + off, sizeof(line) - off, " %s=%llu",
-						kvm_exit_reason_name(r),
-						(unsigned long long)v->exits[r]);
-			if (off >= sizeof(line))
-				break;
-		}
-		fprintf(stderr, "minivmm stats: vcpu%u exits:%s%s\n", i, off ? line : " none",
-			v->pio_exits_unhandled ? " (some port I/O unclaimed)" : "");
-	}
-	fprintf(stderr, "minivmm stats: total exits %llu\n", (unsigned long long)total);
+	return vm_final_status(vm);
 }
 
 void vm_destroy(struct vm *vm)
@@ -331,6 +351,9 @@ void vm_destroy(struct vm *vm)
 	vm->serial = NULL;
 	testdev_destroy(vm->testdev);
 	vm->testdev = NULL;
+	if (vm->console_ready)
+		console_destroy(&vm->console);
+	vm->console_ready = false;
 	if (vm->mem_ready)
 		guest_mem_destroy(&vm->mem);
 	if (vm->fd >= 0)

@@ -9,6 +9,7 @@
 
 #include "../arch/x86/boot.h"
 #include "config.h"
+#include "console.h"
 #include "guest_mem.h"
 #include "io_bus.h"
 #include "kvm.h"
@@ -33,6 +34,9 @@ enum vm_exit_status {
 	VM_EXIT_OK = 0,
 	VM_EXIT_FAILURE = 1,
 	VM_EXIT_USAGE = 2,
+	VM_EXIT_EXPECT = 3,    /* an --expect pattern never matched */
+	VM_EXIT_FAIL_ON = 4,   /* a --fail-on pattern matched */
+	VM_EXIT_TIMEOUT = 124, /* --timeout expired (as timeout(1)) */
 };
 
 struct serial;
@@ -51,9 +55,13 @@ struct vm {
 
 	struct mutex config_lock; /* vCPU set and layout changes (LOCK_RANK_VM_CONFIG) */
 	_Atomic bool stopping;
-	int exit_status;  /* set once, by the first vm_request_stop() */
+	int exit_status; /* set once, by the first vm_request_stop() */
+	char stop_reason[160];
+	uint64_t stop_ns;
 	int stop_eventfd; /* wakes the main loop */
 
+	struct console console;
+	bool console_ready;
 	struct serial *serial;
 	struct testdev *testdev;
 	bool mem_ready;
@@ -67,7 +75,9 @@ void vm_destroy(struct vm *vm);
 
 /* First caller wins: records the exit status and stops every vCPU. Safe from any thread. */
 void vm_request_stop(struct vm *vm, int status, const char *why);
-void vm_print_stats(struct vm *vm);
+/* stats.c: --stats as text or one JSON object, to --stats-file or stderr. */
+void vm_print_stats(struct vm *vm, int status);
+uint64_t vm_now_ns(void);
 
 /* vcpu.c */
 int vcpu_init(struct vm *vm, struct vcpu *vcpu, int id);

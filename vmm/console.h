@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest console as a CI job sees it: bytes go to stdout (live) and to an optional log
+ * file, and are matched as they stream against --expect and --fail-on patterns (POSIX
+ * extended regexes, matched per line; a partial line is matched too, so prompts without a
+ * newline count; a pattern cannot span lines).
+ */
+#ifndef MINIVMM_CONSOLE_H
+#define MINIVMM_CONSOLE_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "lock.h"
+
+#define CONSOLE_LINE_MAX 4096
+
+struct vm;
+
+struct console_pattern {
+	const char *text;
+	regex_t re;
+	bool matched;
+	uint64_t matched_ns; /* since VM start */
+};
+
+struct console {
+	struct mutex lock; /* everything below; taken by whichever thread writes the console */
+	struct vm *vm;
+	int out_fd;
+	int log_fd;
+	struct console_pattern expect[CONFIG_MAX_PATTERNS];
+	struct console_pattern fail_on[CONFIG_MAX_PATTERNS];
+	int nr_expect, nr_fail_on, nr_matched;
+	bool expect_exit;
+	const struct console_pattern *failed; /* the fail-on pattern that matched */
+	char line[CONSOLE_LINE_MAX + 1];
+	size_t line_len;
+	uint64_t bytes;
+	uint64_t first_byte_ns;
+	uint64_t start_ns;
+};
+
+/* Compiles the patterns of cfg; prints "--expect 'x': <regex error>" and fails on a bad one. */
+int console_init(struct console *con, struct vm *vm, const struct vm_config *cfg, int out_fd);
+void console_destroy(struct console *con);
+/* Guest output: write it out, log it, match it. Stops the VM on fail-on or when done. */
+void console_output(struct console *con, const uint8_t *buf, size_t len);
+bool console_all_expected(struct console *con);
+
+#endif
