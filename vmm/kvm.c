@@ -370,10 +370,11 @@ int kvm_vcpu_translate(int vcpu_fd, uint64_t gva, uint64_t *gpa)
 
 int kvm_vcpu_set_msr(int vcpu_fd, uint32_t index, uint64_t value)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} msrs = { .hdr.nmsrs = 1, .entry = { .index = index, .data = value } };
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
+	struct kvm_msrs *msrs = (struct kvm_msrs *)buf;
 
-	return ioctl(vcpu_fd, KVM_SET_MSRS, &msrs) == 1 ? 0 : -1;
+	msrs->nmsrs = 1;
+	msrs->entries[0].index = index;
+	msrs->entries[0].data = value;
+	return ioctl(vcpu_fd, KVM_SET_MSRS, msrs) == 1 ? 0 : -1;
 }

@@ -29,7 +29,7 @@ extern char **environ;
 struct suite_test {
 	char config[CONFIG_PATH_MAX];
 	char name[128];
-	char log[CONFIG_PATH_MAX + 16];
+	char log[CONFIG_PATH_MAX + 160];
 	int expected_status;
 	pid_t pid;
 	int status; /* exit status, or 128+signal */
@@ -120,6 +120,7 @@ static int start_test(struct suite_test *t, const char *self, const char *log_di
 	char timeout[32];
 	char *argv[] = { (char *)self, "run", "--config", t->config, "--timeout", timeout, NULL };
 	struct vm_config cfg;
+	char name[sizeof(t->name)];
 	int err;
 
 	/* the config's own timeout wins (argv order: later options override earlier ones) */
@@ -127,7 +128,8 @@ static int start_test(struct suite_test *t, const char *self, const char *log_di
 	config_load_file(&cfg, t->config);
 	snprintf(timeout, sizeof(timeout), "%u",
 		 cfg.timeout_s ? cfg.timeout_s : SUITE_DEFAULT_TIMEOUT_S);
-	snprintf(t->log, sizeof(t->log), "%s/%s.log", log_dir, t->name);
+	memcpy(name, t->name, sizeof(name)); /* snprintf must not read from its own target */
+	snprintf(t->log, sizeof(t->log), "%s/%s.log", log_dir, name);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, t->log, O_WRONLY | O_CREAT | O_TRUNC,
