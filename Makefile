@@ -86,8 +86,12 @@ test-model:
 test-nested: all
 	@bash tests/run-all.sh nested
 
+$(BUILD)/release/bench_mem: bench/bench_mem.c $(BUILD)/release/libminivmm.a
+	@echo "  BENCH $@"
+	@$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/release/libminivmm.a $(LDLIBS)
+
 bench: deps
-	@$(MAKE) -s all
+	@$(MAKE) -s all $(BUILD)/release/bench_mem
 	@bash bench/run.sh
 
 FORMAT_SRCS = $(wildcard vmm/*.[ch] arch/x86/*.[ch] arch/x86/xen/*.[ch] devices/*.[ch] \
