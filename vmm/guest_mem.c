@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,14 +56,37 @@ int guest_mem_init(struct guest_mem *mem, int vm_fd, enum mem_backing backing,
 	return 0;
 }
 
+/* Free 2 MiB hugepages: hugetlb memory is not overcommitted, a missing page is a SIGBUS. */
+static uint64_t free_hugepages_2m(void)
+{
+	unsigned long long n = 0;
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+
+	if (f) {
+		if (fscanf(f, "%llu", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n;
+}
+
 static int region_create_backing(struct guest_mem *mem, struct mem_region *r)
 {
 	unsigned int mfd_flags = MFD_CLOEXEC;
 
 	switch (mem->backing) {
 	case MEM_BACKING_MEMFD:
-		if (mem->hugepage_size)
+		if (mem->hugepage_size) {
+			uint64_t need = r->size >> 21, have = free_hugepages_2m();
+
+			if (have < need) {
+				pr_err("--memory-hugepages 2M: %llu MiB needs %llu free 2 MiB hugepages, the host has %llu (see /proc/sys/vm/nr_hugepages)",
+				       (unsigned long long)(r->size >> 20),
+				       (unsigned long long)need, (unsigned long long)have);
+				return -ENOMEM;
+			}
 			mfd_flags |= MFD_HUGETLB | MFD_HUGE_2MB;
+		}
 		r->fd = memfd_create("minivmm-ram", mfd_flags);
 		if (r->fd < 0) {
 			pr_err("memfd_create%s: %s", mem->hugepage_size ? " (2 MiB hugetlb)" : "",
