@@ -60,7 +60,7 @@ layer_unit() {
 				timeout 600 "$t" >"$log" 2>&1
 			local rc=$? p f
 			p=$(grep -cE '^\[       OK \]' "$log")
-			f=$(grep -cE '^\[  FAILED  \] [a-z_]' "$log")
+			f=$(($(grep -cE '^\[ RUN      \]' "$log") - p))
 			if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 				f=1 # crashed, sanitizer report or timeout outside a test case
 			fi

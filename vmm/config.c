@@ -37,8 +37,10 @@ int parse_size(const char *s, uint64_t *out, const char **why)
 		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno)
+	if (errno) {
+		*why = "size too large";
 		return -1;
+	}
 	switch (toupper((unsigned char)*end)) {
 	case '\0':
 		break;
@@ -80,7 +82,7 @@ int parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *
 	if (!s || !isdigit((unsigned char)*s))
 		return -1;
 	errno = 0;
-	v = strtoul(s, &end, 0);
+	v = strtoul(s, &end, 10);
 	if (errno || *end || v < min || v > max)
 		return -1;
 	*out = (unsigned int)v;
@@ -123,8 +125,10 @@ int boot_protocol_parse(const char *s, enum boot_protocol *out)
 	return -1;
 }
 
+/* A relative path in a config file is relative to the file's directory (base_dir). */
 static int set_path(char *dst, const char *value, const char *base_dir, char *err, size_t len)
 {
+	char path[CONFIG_PATH_MAX];
 	int n;
 
 	if (!*value) {
@@ -132,13 +136,15 @@ static int set_path(char *dst, const char *value, const char *base_dir, char *er
 		return -1;
 	}
 	if (value[0] == '/' || !base_dir || !*base_dir)
-		n = snprintf(dst, CONFIG_PATH_MAX, "%s", value);
+		n = snprintf(path, sizeof(path), "%s", value);
 	else
-		n = snprintf(dst, CONFIG_PATH_MAX, "%s/%s", base_dir, value);
-	if (n >= CONFIG_PATH_MAX) {
+		n = snprintf(path, sizeof(path), "%s%s%s", base_dir,
+			     base_dir[strlen(base_dir) - 1] == '/' ? "" : "/", value);
+	if (n >= (int)sizeof(path)) {
 		snprintf(err, len, "path too long");
 		return -1;
 	}
+	memcpy(dst, path, (size_t)n + 1);
 	return 0;
 }
 
@@ -158,7 +164,7 @@ static const struct config_key config_keys[] = {
 	{ "memory", "hugepages", "2M or none" },
 	{ "boot", "kernel", "a file path" },
 	{ "boot", "initrd", "a file path" },
-	{ "boot", "cmdline", "a kernel command line" },
+	{ "boot", "cmdline", "a kernel command line (repeat the key to continue it)" },
 	{ "boot", "protocol", "auto, linux64, pvh" },
 	{ "test", "timeout", "seconds, 0 for none" },
 	{ "test", "expect", "an extended regex (repeatable)" },
@@ -171,7 +177,7 @@ static const struct config_key config_keys[] = {
 /* Keys that may be given more than once, each adding a value. */
 static bool key_repeatable(const char *key)
 {
-	return !strcmp(key, "expect") || !strcmp(key, "fail-on");
+	return !strcmp(key, "expect") || !strcmp(key, "fail-on") || !strcmp(key, "cmdline");
 }
 
 #define NR_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -297,36 +303,87 @@ bad:
 	return -1;
 }
 
+/*
+ * libinih as Debian builds it stops lines at INI_MAX_LINE (200) and treats indented lines as
+ * continuations of the previous value. Feeding it through our own reader gives every line a
+ * number we know (so errors name the right line), refuses over-long lines instead of letting
+ * them be split, and strips indentation so an indented key is a key, not a continuation.
+ * A long kernel command line is written as several `cmdline =` lines, joined with spaces.
+ */
 struct ini_ctx {
 	struct vm_config *cfg;
 	const char *path;
+	FILE *file;
+	int line;
+	int error_line;
 	char base_dir[CONFIG_PATH_MAX];
 	char seen[NR_CONFIG_KEYS];
 	char error[512];
 };
 
+static char *config_ini_reader(char *buf, int size, void *arg)
+{
+	struct ini_ctx *ctx = arg;
+	char *line = NULL, *p;
+	size_t cap = 0;
+	ssize_t len;
+
+	if (ctx->error[0])
+		return NULL; /* stop at the first error */
+	len = getline(&line, &cap, ctx->file);
+	if (len < 0) {
+		free(line);
+		return NULL;
+	}
+	ctx->line++;
+	for (p = line; *p == ' ' || *p == '\t'; p++)
+		;
+	if (strcspn(p, "\n") > (size_t)size - 2) {
+		snprintf(
+			ctx->error, sizeof(ctx->error),
+			"line longer than %d characters (split a long cmdline over several 'cmdline =' lines)",
+			size - 2);
+		ctx->error_line = ctx->line;
+		free(line);
+		return NULL;
+	}
+	snprintf(buf, (size_t)size, "%s", p);
+	free(line);
+	return buf;
+}
+
 /* libinih (as Debian builds it) reports the first failing line as ini_parse_file's result. */
 static int config_ini_handler(void *user, const char *section, const char *key, const char *value)
 {
 	struct ini_ctx *ctx = user;
+	char joined[sizeof(ctx->cfg->cmdline) + 1];
+	bool again = false;
 
 	if (ctx->error[0])
 		return 0;
-
+	ctx->error_line = ctx->line;
 	for (size_t i = 0; i < NR_CONFIG_KEYS; i++) {
 		if (strcmp(config_keys[i].section, section) || strcmp(config_keys[i].key, key))
 			continue;
-		if (ctx->seen[i] && !key_repeatable(key)) {
+		again = ctx->seen[i];
+		if (again && !key_repeatable(key)) {
 			snprintf(ctx->error, sizeof(ctx->error), "duplicate key '%s' in [%s]", key,
 				 section);
-			goto fail;
+			return 0;
 		}
 		ctx->seen[i] = 1;
 	}
+	if (again && !strcmp(key, "cmdline")) {
+		if ((size_t)snprintf(joined, sizeof(joined), "%s %s", ctx->cfg->cmdline, value) >=
+		    sizeof(joined)) {
+			snprintf(ctx->error, sizeof(ctx->error), "cmdline longer than %zu bytes",
+				 sizeof(ctx->cfg->cmdline) - 1);
+			return 0;
+		}
+		value = joined;
+	}
 	return config_set(ctx->cfg, section, key, value, ctx->base_dir, ctx->error,
 			  sizeof(ctx->error)) == 0;
-fail:
-	return 0;
 }
 
 int config_load_file(struct vm_config *cfg, const char *path)
@@ -336,20 +393,24 @@ int config_load_file(struct vm_config *cfg, const char *path)
 	FILE *f;
 	int ret;
 
+	/* "/vm.ini" has base_dir "/"; "vm.ini" has none: its paths stay relative to the cwd */
 	if (slash)
-		snprintf(ctx.base_dir, sizeof(ctx.base_dir), "%.*s", (int)(slash - path), path);
+		snprintf(ctx.base_dir, sizeof(ctx.base_dir), "%.*s",
+			 (int)(slash - path) + (slash == path), path);
 	f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "minivmm: %s: cannot open config file: %s\n", path,
 			strerror(errno));
 		return -1;
 	}
-	ret = ini_parse_file(f, config_ini_handler, &ctx);
+	ctx.file = f;
+	ret = ini_parse_stream(config_ini_reader, &ctx, config_ini_handler, &ctx);
 	fclose(f);
-	if (ret == 0)
+	if (ret == 0 && !ctx.error[0])
 		return 0;
-	if (ctx.error[0])
-		fprintf(stderr, "minivmm: %s:%d: %s\n", path, ret, ctx.error);
+	/* inih reports the first line its own parser rejected; ours may come first */
+	if (ctx.error[0] && (ret <= 0 || ctx.error_line <= ret))
+		fprintf(stderr, "minivmm: %s:%d: %s\n", path, ctx.error_line, ctx.error);
 	else if (ret > 0)
 		fprintf(stderr,
 			"minivmm: %s:%d: syntax error (expected [section] or key = value)\n", path,

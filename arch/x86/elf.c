@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <gelf.h>
+#include <stdbool.h>
 #include <libelf.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,7 +38,11 @@ static int find_pvh_entry(Elf *elf, const struct boot_image *img, uint64_t *entr
 		GElf_Nhdr nh;
 		size_t off = 0, name_off, desc_off;
 
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+		if (!gelf_getphdr(elf, (int)i, &ph)) {
+			elf_error(img, "corrupt program header table");
+			return -1;
+		}
+		if (ph.p_type != PT_NOTE)
 			continue;
 		if (ph.p_offset > img->size || ph.p_filesz > img->size - ph.p_offset) {
 			elf_error(img, "PT_NOTE segment extends past the end of the file");
@@ -80,6 +85,7 @@ int elf_load_pvh(struct guest_mem *mem, const struct boot_image *img, struct boo
 	GElf_Ehdr eh;
 	size_t nphdr;
 	int loaded = 0, ret = -1;
+	bool entry_loaded = false;
 	Elf *elf;
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
@@ -123,8 +129,14 @@ int elf_load_pvh(struct guest_mem *mem, const struct boot_image *img, struct boo
 		}
 		if (ph.p_type != PT_LOAD || !ph.p_memsz)
 			continue;
-		if (ph.p_filesz > ph.p_memsz || ph.p_offset > img->size ||
-		    ph.p_filesz > img->size - ph.p_offset) {
+		if (ph.p_filesz > ph.p_memsz) {
+			snprintf(msg, sizeof(msg),
+				 "segment %zu: file size %#llx exceeds memory size %#llx", i,
+				 (unsigned long long)ph.p_filesz, (unsigned long long)ph.p_memsz);
+			elf_error(img, msg);
+			goto out;
+		}
+		if (ph.p_offset > img->size || ph.p_filesz > img->size - ph.p_offset) {
 			snprintf(
 				msg, sizeof(msg),
 				"segment %zu: file range %#llx+%#llx is outside the file (%zu bytes)",
@@ -144,6 +156,8 @@ int elf_load_pvh(struct guest_mem *mem, const struct boot_image *img, struct boo
 		}
 		memcpy(dst, img->data + ph.p_offset, ph.p_filesz);
 		memset((uint8_t *)dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		if (entry >= ph.p_paddr && entry - ph.p_paddr < ph.p_memsz)
+			entry_loaded = true;
 		if (ph.p_paddr < lo)
 			lo = ph.p_paddr;
 		if (ph.p_paddr + ph.p_memsz > hi)
@@ -154,7 +168,7 @@ int elf_load_pvh(struct guest_mem *mem, const struct boot_image *img, struct boo
 		elf_error(img, "ELF file has no loadable segments");
 		goto out;
 	}
-	if (entry < lo || entry >= hi) {
+	if (!entry_loaded) {
 		elf_error(img, "PVH entry point lies outside the loaded segments");
 		goto out;
 	}
