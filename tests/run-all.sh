@@ -80,7 +80,8 @@ layer_unit() {
 layer_guest() {
 	echo "== guest-kernel-tests on this host's KVM ($(./minivmm caps 2>/dev/null | head -n 1 | sed 's/.*host KVM: //'))"
 	local log="$LOG_DIR/guest.log"
-	VMM=./minivmm bash guest-kernel-tests/run.sh 2>&1 | tee "$log"
+	./minivmm test --junit "$LOG_DIR/guest-kernel-tests.xml" --log-dir "$LOG_DIR/guest" \
+		configs/smoke/ 2>&1 | tee "$log"
 	count guest-kernel-tests "$log"
 }
 
