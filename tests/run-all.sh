@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test layer that can run on this host and prints one final line
 # "N passed, N failed" over all of them. Exit status is non-zero when anything failed.
-#   bash tests/run-all.sh [layer...]     layers: build unit guest model nested (default: all)
+#   bash tests/run-all.sh [layer...]     layers: build unit guest cli model nested (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -10,7 +10,7 @@ mkdir -p "$LOG_DIR"
 passed=0
 failed=0
 layers=("$@")
-[ ${#layers[@]} -eq 0 ] && layers=(build unit guest model nested)
+[ ${#layers[@]} -eq 0 ] && layers=(build unit guest cli model nested)
 
 count() { # count LAYER "N passed, N failed" line from a layer's output
 	local line p f
@@ -83,6 +83,13 @@ layer_guest() {
 	./minivmm test --junit "$LOG_DIR/guest-kernel-tests.xml" --log-dir "$LOG_DIR/guest" \
 		configs/smoke/ 2>&1 | tee "$log"
 	count guest-kernel-tests "$log"
+}
+
+layer_cli() {
+	echo "== command line, configs and smoke-test features (end to end)"
+	local log="$LOG_DIR/cli.log"
+	python3 tests/cli/test_cli.py 2>&1 | tee "$log"
+	count cli "$log"
 }
 
 layer_model() {
