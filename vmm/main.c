@@ -43,7 +43,7 @@ static void usage_run(FILE *out)
 		"Boot a guest kernel. Options override the config file's keys, named in [].\n"
 		"\n"
 		"  -c, --config FILE          INI config file ([machine], [memory], [boot])\n"
-		"  -k, --kernel PATH          kernel: ELF with a Xen PVH note   [boot] kernel\n"
+		"  -k, --kernel PATH          kernel: bzImage, or ELF with a PVH note [boot] kernel\n"
 		"  -i, --initrd PATH          initial ramdisk                   [boot] initrd\n"
 		"  -a, --cmdline STR          kernel command line               [boot] cmdline\n"
 		"      --boot-protocol P      auto|linux64|pvh (default auto)   [boot] protocol\n"

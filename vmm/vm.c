@@ -99,7 +99,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		serial_set_sink(vm->serial, console_sink, &vm->console);
 	vm->testdev = testdev_create(vm);
 	if (vm->stop_eventfd < 0 || !vm->serial || !vm->testdev || exit_port_init(vm) ||
-	    i8042_init(vm)) {
+	    i8042_init(vm) || acpi_pm_init(vm)) {
 		pr_err("setting up devices failed");
 		return -1;
 	}

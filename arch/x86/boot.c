@@ -142,7 +142,8 @@ too_big:
 	return -1;
 }
 
-int pvh_setup(struct guest_mem *mem, struct boot_info *info, const char *cmdline)
+int pvh_setup(struct guest_mem *mem, struct boot_info *info, const char *cmdline,
+	      uint64_t rsdp_addr)
 {
 	struct hvm_start_info *si = guest_mem_boot_ptr(mem, PVH_START_INFO_ADDR, sizeof(*si));
 	struct hvm_memmap_entry *mm =
@@ -166,6 +167,8 @@ int pvh_setup(struct guest_mem *mem, struct boot_info *info, const char *cmdline
 		.magic = HVM_START_MAGIC,
 		.version = 1,
 		.cmdline_paddr = CMDLINE_ADDR,
+		/* Linux takes it from here rather than scanning the BIOS area */
+		.rsdp_paddr = rsdp_addr,
 		.memmap_paddr = PVH_MEMMAP_ADDR,
 		.memmap_entries = (uint32_t)n,
 	};
@@ -183,9 +186,51 @@ int pvh_setup(struct guest_mem *mem, struct boot_info *info, const char *cmdline
 	return 0;
 }
 
+static const char *protocol_option(enum boot_protocol p)
+{
+	return p == BOOT_PROTOCOL_LINUX64 ? "linux64" : "pvh";
+}
+
+/*
+ * Which protocol boots this image: auto takes PVH for an ELF vmlinux and the 64-bit boot
+ * protocol for a bzImage; an explicit choice that the image cannot honour is an error, not
+ * a silent fallback. Returns BOOT_PROTOCOL_AUTO (never a real choice) after printing why.
+ */
+static enum boot_protocol boot_choose(const struct boot_image *kernel, enum boot_protocol want)
+{
+	bool elf = elf_is_elf(kernel), bz = !elf && bzimage_is_bzimage(kernel);
+
+	if (!elf && !bz) {
+		fprintf(stderr,
+			"minivmm: %s: not a kernel minivmm can boot: neither an ELF (vmlinux "
+			"with a PVH note) nor a bzImage (no \"HdrS\" header at 0x202)\n",
+			kernel->path);
+		return BOOT_PROTOCOL_AUTO;
+	}
+	if (want == BOOT_PROTOCOL_AUTO)
+		return elf ? BOOT_PROTOCOL_PVH : BOOT_PROTOCOL_LINUX64;
+	if (want == BOOT_PROTOCOL_LINUX64 && elf) {
+		fprintf(stderr,
+			"minivmm: %s: --boot-protocol %s needs a bzImage, this is an ELF file "
+			"(use --boot-protocol pvh or auto)\n",
+			kernel->path, protocol_option(want));
+		return BOOT_PROTOCOL_AUTO;
+	}
+	if (want == BOOT_PROTOCOL_PVH && bz) {
+		fprintf(stderr,
+			"minivmm: %s: --boot-protocol %s needs an ELF vmlinux with a PVH note, "
+			"this is a bzImage (use --boot-protocol linux64 or auto)\n",
+			kernel->path, protocol_option(want));
+		return BOOT_PROTOCOL_AUTO;
+	}
+	return want;
+}
+
 int boot_load(struct guest_mem *mem, const struct vm_config *cfg, struct boot_info *info)
 {
 	struct boot_image kernel, initrd = { 0 };
+	enum boot_protocol protocol;
+	uint64_t rsdp_addr = 0, initrd_max;
 	int ret = -1;
 
 	memset(info, 0, sizeof(*info));
@@ -194,29 +239,35 @@ int boot_load(struct guest_mem *mem, const struct vm_config *cfg, struct boot_in
 	if (cfg->initrd[0] && boot_image_read(&initrd, cfg->initrd, cfg->memory))
 		goto out;
 
-	if (!elf_is_elf(&kernel)) {
-		fprintf(stderr, "minivmm: %s: not an ELF kernel with a PVH note%s\n", cfg->kernel,
-			kernel.size > 0x206 && !memcmp(kernel.data + 0x202, "HdrS", 4) ?
-				" (bzImage boot is not supported by this build)" :
-				"");
-		goto out;
-	}
-	if (cfg->boot_protocol == BOOT_PROTOCOL_LINUX64) {
-		fprintf(stderr, "minivmm: %s: --boot-protocol linux64 needs a bzImage\n",
-			cfg->kernel);
-		goto out;
-	}
-	if (elf_load_pvh(mem, &kernel, info))
-		goto out;
-	if (info->kernel_start < BIOS_HOLE_END) {
-		fprintf(stderr, "minivmm: %s: kernel loads at %#llx, below 1 MiB where the boot "
+	protocol = boot_choose(&kernel, cfg->boot_protocol);
+	if (protocol == BOOT_PROTOCOL_PVH) {
+		if (elf_load_pvh(mem, &kernel, info))
+			goto out;
+		if (info->kernel_start < BIOS_HOLE_END) {
+			fprintf(stderr,
+				"minivmm: %s: kernel loads at %#llx, below 1 MiB where the boot "
 				"data lives\n",
-			cfg->kernel, (unsigned long long)info->kernel_start);
+				cfg->kernel, (unsigned long long)info->kernel_start);
+			goto out;
+		}
+		initrd_max = MMIO_HOLE_START;
+	} else if (protocol == BOOT_PROTOCOL_LINUX64) {
+		if (bzimage_load(mem, &kernel, info))
+			goto out;
+		initrd_max = bzimage_initrd_max(&kernel);
+	} else {
 		goto out;
 	}
-	if (initrd.size && initrd_load(mem, &initrd, MMIO_HOLE_START, info))
+	if (initrd.size && initrd_load(mem, &initrd, initrd_max, info))
 		goto out;
-	ret = pvh_setup(mem, info, cfg->cmdline);
+
+	/* Both protocols get the same platform description: ACPI, and an MP table without */
+	if (acpi_setup(mem, cfg->cpus, &rsdp_addr) || mptable_setup(mem, cfg->cpus))
+		goto out;
+	if (protocol == BOOT_PROTOCOL_PVH)
+		ret = pvh_setup(mem, info, cfg->cmdline, rsdp_addr);
+	else
+		ret = bzimage_setup(mem, &kernel, info, cfg->cmdline, rsdp_addr);
 out:
 	boot_image_free(&kernel);
 	boot_image_free(&initrd);

@@ -6,6 +6,7 @@
 #ifndef MINIVMM_ARCH_X86_BOOT_H
 #define MINIVMM_ARCH_X86_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,8 +61,31 @@ int elf_load_pvh(struct guest_mem *mem, const struct boot_image *img, struct boo
 /* Is this an ELF file at all (magic check)? */
 int elf_is_elf(const struct boot_image *img);
 
-/* hvm_start_info + memmap + cmdline + initrd module for a PVH entry. */
-int pvh_setup(struct guest_mem *mem, struct boot_info *info, const char *cmdline);
+/* hvm_start_info + memmap + cmdline + initrd module for a PVH entry; rsdp_addr may be 0. */
+int pvh_setup(struct guest_mem *mem, struct boot_info *info, const char *cmdline,
+	      uint64_t rsdp_addr);
+
+/* Does the file carry a bzImage setup header ("HdrS" at 0x202)? */
+bool bzimage_is_bzimage(const struct boot_image *img);
+/*
+ * bzImage for the 64-bit boot protocol: checks the setup header, copies the protected-mode
+ * kernel to its load address, writes the long-mode page tables and GDT. Returns 0, or -1
+ * after printing "<path>: <reason>".
+ */
+int bzimage_load(struct guest_mem *mem, const struct boot_image *img, struct boot_info *info);
+/* Where the initrd must end at the latest (after a successful bzimage_load). */
+uint64_t bzimage_initrd_max(const struct boot_image *img);
+/* The zero page: setup header, cmdline, e820, initrd, RSDP. After bzimage_load + initrd. */
+int bzimage_setup(struct guest_mem *mem, const struct boot_image *img, struct boot_info *info,
+		  const char *cmdline, uint64_t rsdp_addr);
+
+/*
+ * ACPI tables for `cpus` vCPUs (RSDP at ACPI_RSDP_ADDR, XSDT, FADT, DSDT, MADT) in the
+ * reserved BIOS area; *rsdp_addr gets the RSDP's address. Prints why on failure.
+ */
+int acpi_setup(struct guest_mem *mem, unsigned int cpus, uint64_t *rsdp_addr);
+/* Intel MP table at MPTABLE_ADDR, for kernels without ACPI (none above 254 vCPUs). */
+int mptable_setup(struct guest_mem *mem, unsigned int cpus);
 
 /* Load the initrd high in low RAM; fills info->initrd_*. max_addr bounds its end. */
 int initrd_load(struct guest_mem *mem, const struct boot_image *img, uint64_t max_addr,

@@ -10,6 +10,7 @@
  *   0x0002_0000  kernel command line (up to 64 KiB)
  *   0x0009_fc00  Intel MP table (floating pointer + config table), end of base memory
  *   0x000a_0000  legacy VGA/BIOS hole (e820 reserved) up to 1 MiB
+ *   0x000e_0000  ACPI: RSDP, then XSDT, FADT, DSDT, MADT (in the BIOS area Linux scans)
  *   0x0010_0000  kernel load address (default; bzImage pref_address wins)
  *   0xc000_0000  32-bit MMIO hole up to 4 GiB (virtio-mmio, IOAPIC, LAPIC)
  *   0x1_0000_0000 RAM above the hole
@@ -32,7 +33,11 @@
 #define CMDLINE_ADDR        0x20000ull
 #define CMDLINE_MAX         0x10000ull
 #define MPTABLE_ADDR        0x9fc00ull
+#define MPTABLE_END         0xe0000ull /* grows past 640 KiB with many vCPUs, up to ACPI */
 #define EBDA_START          0x9fc00ull
+#define ACPI_RSDP_ADDR      0xe0000ull /* 16-byte aligned, in the 0xe0000-0xfffff scan */
+#define ACPI_TABLES_ADDR    0xe0040ull
+#define ACPI_TABLES_END     0x100000ull
 #define BIOS_HOLE_END       0x100000ull
 #define KERNEL_LOAD_ADDR    0x100000ull
 
@@ -53,5 +58,17 @@
 #define EXIT_PORT       0xf4 /* 32-bit write of a status ends the VM with it (QEMU's port) */
 #define TESTDEV_PORT    0xe0 /* guest-kernel-test control device, 16 ports */
 #define TESTDEV_SIZE    0x10
+
+/*
+ * ACPI hardware-reduced power management (devices/acpi_pm.c), named by the FADT: the sleep
+ * control and status registers of ACPI 5+ and the reset register. Free in the PC port map.
+ */
+#define ACPI_PM_PORT        0x600
+#define ACPI_SLEEP_CTL_PORT 0x600
+#define ACPI_SLEEP_STS_PORT 0x601
+#define ACPI_RESET_PORT     0x602
+#define ACPI_PM_SIZE        3
+#define ACPI_RESET_VALUE    0x01
+#define ACPI_SLEEP_TYP_S5   5 /* the \_S5 package's SLP_TYP, as written to the port */
 
 #endif
