@@ -27,9 +27,9 @@
 
 /* ACPI 6.5, 4.8.3.7-8: sleep control and status register bits */
 #define SLP_TYP_SHIFT 2
-#define SLP_TYP_MASK  (7u << SLP_TYP_SHIFT)
-#define SLP_EN        (1u << 5)
-#define WAK_STS       (1u << 7)
+#define SLP_TYP_MASK (7u << SLP_TYP_SHIFT)
+#define SLP_EN (1u << 5)
+#define WAK_STS (1u << 7)
 
 static void acpi_pm_io(struct vcpu *vcpu, uint64_t off, uint8_t *data, uint32_t len, bool is_write,
 		       void *opaque)

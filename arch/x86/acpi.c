@@ -27,9 +27,9 @@ _Static_assert(ACPI_RSDP_ADDR >= EBDA_START && ACPI_TABLES_END <= BIOS_HOLE_END,
 	       "ACPI tables must lie in the range e820_build() reserves");
 _Static_assert(ACPI_RSDP_ADDR % 16 == 0, "Linux scans for the RSDP on 16-byte boundaries");
 
-#define ACPI_OEM_ID       "MINVMM"
+#define ACPI_OEM_ID "MINVMM"
 #define ACPI_OEM_TABLE_ID "MINIVMM "
-#define ACPI_CREATOR_ID   "MVMM"
+#define ACPI_CREATOR_ID "MVMM"
 
 struct acpi_header {
 	char signature[4];
@@ -66,7 +66,7 @@ struct acpi_gas {
 	uint64_t address;
 } __attribute__((packed));
 
-#define ACPI_GAS_SYSTEM_IO   1
+#define ACPI_GAS_SYSTEM_IO 1
 #define ACPI_GAS_ACCESS_BYTE 1
 
 /* FADT as of ACPI 6.0 (revision 6), 276 bytes; the legacy blocks stay zero. */
@@ -100,9 +100,9 @@ _Static_assert(__builtin_offsetof(struct acpi_fadt, x_dsdt) == 140, "FADT X_DSDT
 _Static_assert(__builtin_offsetof(struct acpi_fadt, sleep_control_reg) == 244, "FADT sleep");
 _Static_assert(sizeof(struct acpi_fadt) == 276, "FADT size");
 
-#define FADT_F_PWR_BUTTON      (1u << 4) /* no fixed-feature power button */
-#define FADT_F_SLP_BUTTON      (1u << 5) /* no fixed-feature sleep button */
-#define FADT_F_RESET_REG_SUP   (1u << 10)
+#define FADT_F_PWR_BUTTON (1u << 4) /* no fixed-feature power button */
+#define FADT_F_SLP_BUTTON (1u << 5) /* no fixed-feature sleep button */
+#define FADT_F_RESET_REG_SUP (1u << 10)
 #define FADT_F_HW_REDUCED_ACPI (1u << 20)
 /* IA-PC boot architecture flags: no 8042 is claimed (minivmm's i8042 is only a reset
  * line; an absent flag keeps Linux from probing for a keyboard controller) */
@@ -165,14 +165,14 @@ _Static_assert(sizeof(struct madt_lapic) == 8 && sizeof(struct madt_x2apic) == 1
 		       sizeof(struct madt_lapic_nmi) == 6,
 	       "MADT entries");
 
-#define MADT_LAPIC     0
-#define MADT_IOAPIC    1
-#define MADT_ISO       2
+#define MADT_LAPIC 0
+#define MADT_IOAPIC 1
+#define MADT_ISO 2
 #define MADT_LAPIC_NMI 4
-#define MADT_X2APIC    9
-#define MADT_ENABLED   1
-#define PIT_IRQ        0
-#define PIT_GSI        2
+#define MADT_X2APIC 9
+#define MADT_ENABLED 1
+#define PIT_IRQ 0
+#define PIT_GSI 2
 
 /* Bump allocator over the reserved table area; tables are 16-byte aligned. */
 struct acpi_builder {
@@ -276,15 +276,15 @@ static void aml_pkg_close(struct aml *a, size_t start)
 	a->len += n;
 }
 
-#define AML_ZERO       0x00
-#define AML_NAME       0x08
-#define AML_BYTE       0x0a
-#define AML_DWORD      0x0c
-#define AML_SCOPE      0x10
-#define AML_BUFFER     0x11
-#define AML_PACKAGE    0x12
+#define AML_ZERO 0x00
+#define AML_NAME 0x08
+#define AML_BYTE 0x0a
+#define AML_DWORD 0x0c
+#define AML_SCOPE 0x10
+#define AML_BUFFER 0x11
+#define AML_PACKAGE 0x12
 #define AML_EXT_PREFIX 0x5b
-#define AML_DEVICE     0x82 /* after AML_EXT_PREFIX */
+#define AML_DEVICE 0x82 /* after AML_EXT_PREFIX */
 
 /* EisaId("PNP0501"): three 5-bit letters and four hex digits, big-endian in a DWord */
 #define EISA_ID_PNP0501 0x0105d041u

@@ -29,9 +29,9 @@ struct boot_info {
 	const char *format; /* "PVH ELF", "bzImage", for logs */
 };
 
-#define E820_RAM      1
+#define E820_RAM 1
 #define E820_RESERVED 2
-#define E820_MAX      16
+#define E820_MAX 16
 
 struct e820_entry {
 	uint64_t addr;

@@ -17,17 +17,17 @@
 #include "cpu.h"
 #include "layout.h"
 
-#define SETUP_HDR_OFFSET    0x1f1
+#define SETUP_HDR_OFFSET 0x1f1
 /* where boot_params continues after the setup header and its padding */
-#define SETUP_HDR_END_MAX   0x290
-#define HDRS_MAGIC          "HdrS"
-#define BOOT_VERSION_64     0x020c /* 2.12: xloadflags, the first with a 64-bit entry */
-#define ENTRY_64_OFFSET     0x200
+#define SETUP_HDR_END_MAX 0x290
+#define HDRS_MAGIC "HdrS"
+#define BOOT_VERSION_64 0x020c /* 2.12: xloadflags, the first with a 64-bit entry */
+#define ENTRY_64_OFFSET 0x200
 #define DEFAULT_SETUP_SECTS 4
 
-#define XLF_KERNEL_64    (1u << 0)
-#define LOADED_HIGH      (1u << 0)
-#define CAN_USE_HEAP     (1u << 7)
+#define XLF_KERNEL_64 (1u << 0)
+#define LOADED_HIGH (1u << 0)
+#define CAN_USE_HEAP (1u << 7)
 #define LOADER_UNDEFINED 0xff
 /* heap_end_ptr counts from the real-mode setup; only its 16-bit code uses the heap. */
 #define SETUP_HEAP_END 0xfe00

@@ -12,17 +12,17 @@
 #define X86_CR0_ET (1ull << 4)
 #define X86_CR0_PG (1ull << 31)
 #define X86_CR4_PAE (1ull << 5)
-#define EFER_LME   (1ull << 8)
-#define EFER_LMA   (1ull << 10)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
 
-#define PTE_P  (1ull << 0)
+#define PTE_P (1ull << 0)
 #define PTE_RW (1ull << 1)
 #define PTE_PS (1ull << 7)
 
-#define GDT_ENTRY(flags, base, limit)                                                          \
-	((((base) & 0xff000000ull) << (56 - 24)) | (((flags) & 0x0000f0ffull) << 40) |         \
-	 (((limit) & 0x000f0000ull) << (48 - 16)) | (((base) & 0x00ffffffull) << 16) |         \
-	 (((limit) & 0x0000ffffull)))
+#define GDT_ENTRY(flags, base, limit)                                              \
+	((((base)&0xff000000ull) << (56 - 24)) | (((flags)&0x0000f0ffull) << 40) | \
+	 (((limit)&0x000f0000ull) << (48 - 16)) | (((base)&0x00ffffffull) << 16) | \
+	 (((limit)&0x0000ffffull)))
 
 #define BOOT_CS 0x10
 #define BOOT_DS 0x18
@@ -103,7 +103,7 @@ int x86_setup_boot_vcpu(int vcpu_fd, const struct boot_info *info)
 	return 0;
 }
 
-#define MSR_IA32_MISC_ENABLE         0x1a0
+#define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_IA32_MISC_ENABLE_FAST_STR (1ull << 0)
 
 int x86_setup_vcpu_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_id)

@@ -88,27 +88,27 @@ _Static_assert(sizeof(struct mpf_intel) == 16 && sizeof(struct mpc_table) == 44 
 	       "MP table entries");
 
 #define MP_PROCESSOR 0
-#define MP_BUS       1
-#define MP_IOAPIC    2
-#define MP_INTSRC    3
-#define MP_LINTSRC   4
+#define MP_BUS 1
+#define MP_IOAPIC 2
+#define MP_INTSRC 3
+#define MP_LINTSRC 4
 
-#define MP_INT    0
-#define MP_NMI    1
+#define MP_INT 0
+#define MP_NMI 1
 #define MP_EXTINT 3
 
-#define CPU_ENABLED       1
+#define CPU_ENABLED 1
 #define CPU_BOOTPROCESSOR 2
-#define MPC_APIC_USABLE   1
-#define MP_APIC_ALL       0xff
-#define APIC_VERSION      0x14   /* integrated xAPIC, as KVM's local APIC reports */
-#define IOAPIC_VERSION    0x11 /* KVM's IOAPIC */
-#define ISA_BUS_ID        0
-#define ISA_IRQS          16
-#define ISA_CASCADE_IRQ   2 /* the slave 8259, not a device */
+#define MPC_APIC_USABLE 1
+#define MP_APIC_ALL 0xff
+#define APIC_VERSION 0x14   /* integrated xAPIC, as KVM's local APIC reports */
+#define IOAPIC_VERSION 0x11 /* KVM's IOAPIC */
+#define ISA_BUS_ID 0
+#define ISA_IRQS 16
+#define ISA_CASCADE_IRQ 2 /* the slave 8259, not a device */
 /* Family 6 signature and CPUID.1:EDX FPU|APIC: Linux reads only the APIC id and flags */
 #define MP_CPU_SIGNATURE 0x600
-#define MP_CPU_FEATURES  ((1u << 0) | (1u << 9))
+#define MP_CPU_FEATURES ((1u << 0) | (1u << 9))
 
 static uint8_t mp_checksum(const void *data, size_t len)
 {
