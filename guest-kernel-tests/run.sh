@@ -1,27 +1,42 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Runs the guest-kernel-tests listed in tests.list.
+# Runs the guest-kernel-tests described by configs/smoke/*.ini, the same files
+# `minivmm test configs/smoke/` runs; this script is the QEMU comparison tool.
 #
 #   guest-kernel-tests/run.sh [options] [NAME...]
 #     --qemu            run under QEMU microvm on /dev/kvm instead of $VMM
 #     --vmm PATH        the VMM (default: $VMM, else ./minivmm, else the one at
 #                       the top of this repository); invoked as
 #                       PATH run --kernel FILE --cpus N --memory SIZE --cmdline STR
-#     --timeout SEC     per-test timeout (default: $TIMEOUT, else 60)
-#     --build-dir DIR   where the *.elf are (default: $OUT, else guest-kernel-tests/build)
-#     --list FILE       test list (default: guest-kernel-tests/tests.list)
+#                       [--memory-backing B] [--memory-hugepages S] [--initrd FILE]
+#     --timeout SEC     per-test timeout (default: $TIMEOUT, else the config's
+#                       [test] timeout, else 60)
+#     --build-dir DIR   where the *.elf are (default: $OUT, else guest-kernel-tests/build);
+#                       a config kernel under guest-kernel-tests/build/ is taken from DIR
+#     --configs DIR     the test configs (default: $CONFIGS, else configs/smoke)
 #     --time            append the wall time to each PASS/FAIL line
 #     -v, --verbose     show the command, and the output tail of failing tests
-#     NAME...           run only these tests
-# Prints "PASS name" or "FAIL name: reason" per test, then
-# "guest-kernel-tests: N passed, N failed". Exit status 1 if any test failed,
-# 2 on a usage or setup error. Logs: <build-dir>/logs/<name>.{out,err}.
+#     NAME...           run only these tests (config file names without .ini)
+# Prints "PASS name", "FAIL name: reason" or "SKIP name: reason" per test, then
+# "guest-kernel-tests: N passed, N failed" (", N skipped" appended when some
+# were). Exit status 1 if any test failed or none passed, 2 on a usage or
+# setup error. Logs: <build-dir>/logs/<name>.{out,err}.
+#
+# From each config: [machine] cpus, [memory] size/backing/hugepages, [boot]
+# kernel (relative to the config's directory)/initrd/cmdline (repeated lines
+# joined with spaces), [test] timeout, expect (every one must match a console
+# line), fail-on (none may match), exit-status (default 0). Comment lines of
+# the form "#: key = value" are for this script only:
+#   #: needs = testdev     the guest uses minivmm's test device: SKIP in --qemu mode
+#   #: stderr = REGEX      extended regex, case-insensitive, that must match the
+#                          VMM's stderr (not checked in --qemu mode)
 #
 # QEMU mode: isa-debug-exit turns a guest exit code C into the status
 # (C << 1) | 1, so only C & 0x7f is recoverable and the expectation is
 # compared modulo 128; status 0 means QEMU shut down without an exit-port
 # write (with -no-reboot: a triple fault or reset) and counts as exit 1, the
-# status minivmm gives a guest shutdown. stderr regexes are not checked.
+# status minivmm gives a guest shutdown. [memory] backing and hugepages are
+# ignored there.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,9 +44,9 @@ mode=vmm
 vmm=${VMM:-./minivmm}
 # run from elsewhere than the top of the repository: use the repository's binary
 [ -z "${VMM:-}" ] && [ ! -e ./minivmm ] && [ -x "$here/../minivmm" ] && vmm=$here/../minivmm
-timeout_s=${TIMEOUT:-60}
+timeout_s=${TIMEOUT:-}
 build=${OUT:-$here/build}
-list=$here/tests.list
+configs=${CONFIGS:-$here/../configs/smoke}
 show_time=0
 verbose=0
 qemu=${QEMU:-qemu-system-x86_64}
@@ -48,8 +63,8 @@ while [ $# -gt 0 ]; do
 	--timeout=*) timeout_s=${1#*=} ;;
 	--build-dir) [ $# -ge 2 ] || die "--build-dir needs a directory"; build=$2; shift ;;
 	--build-dir=*) build=${1#*=} ;;
-	--list) [ $# -ge 2 ] || die "--list needs a file"; list=$2; shift ;;
-	--list=*) list=${1#*=} ;;
+	--configs) [ $# -ge 2 ] || die "--configs needs a directory"; configs=$2; shift ;;
+	--configs=*) configs=${1#*=} ;;
 	--time) show_time=1 ;;
 	-v|--verbose) verbose=1 ;;
 	-h|--help) awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; exit 0 ;;
@@ -59,9 +74,12 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-case $timeout_s in ''|*[!0-9]*) die "bad timeout '$timeout_s'" ;; esac
-[ -r "$list" ] || die "cannot read $list"
-listname=${list##*/}
+case $timeout_s in ''|*[!0-9]*) [ -z "$timeout_s" ] || die "bad timeout '$timeout_s'" ;; esac
+[ -d "$configs" ] || die "no config directory $configs (set --configs or CONFIGS=)"
+configs=$(cd "$configs" && pwd)
+ini_files=()
+while IFS= read -r f; do ini_files+=("$f"); done < <(LC_ALL=C ls "$configs" | grep '\.ini$')
+[ ${#ini_files[@]} -gt 0 ] || die "no .ini files in $configs"
 if [ $mode = qemu ]; then
 	command -v "$qemu" >/dev/null || die "$qemu not found"
 else
@@ -82,31 +100,83 @@ selected() {
 	return 1
 }
 
+# parse_ini FILE: prints "section.key=value" per setting (as minivmm's reader
+# sees it: indentation stripped, ';' or '#' comment lines, inline " ;" comments,
+# '=' or ':' separator, value trimmed) and "directive.key=value" per "#: key = value"
+parse_ini() {
+	awk '
+	function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t\r]+$/, "", s); return s }
+	{
+		line = $0
+		sub(/^[ \t]+/, "", line)
+		if (line ~ /^#:/) {
+			line = substr(line, 3)
+			i = index(line, "=")
+			if (i) print "directive." trim(substr(line, 1, i - 1)) "=" trim(substr(line, i + 1))
+			next
+		}
+		if (line ~ /^[;#]/ || trim(line) == "") next
+		if (line ~ /^\[/) { s = line; sub(/^\[/, "", s); sub(/\].*$/, "", s); section = trim(s); next }
+		if (match(line, /[ \t];/)) line = substr(line, 1, RSTART - 1)
+		i = match(line, /[=:]/)
+		if (!i) { print "error.syntax=" NR; next }
+		print section "." trim(substr(line, 1, i - 1)) "=" trim(substr(line, i + 1))
+	}' "$1"
+}
+
 pass=0
 fail=0
+skip=0
 seen=()
-lineno=0
-while IFS= read -r line || [ -n "$line" ]; do
-	lineno=$((lineno + 1))
-	case $line in ''|'#'*) continue ;; esac
-	case $line in *[![:space:]]*) ;; *) continue ;; esac
-	fields=()
-	while IFS= read -r -d '' f; do fields+=("$f"); done < <(printf '%s\n' "$line" | xargs printf '%s\0' 2>/dev/null)
-	if [ ${#fields[@]} -lt 6 ] || [ ${#fields[@]} -gt 7 ]; then
-		name=${fields[0]:-line$lineno}
-		selected "$name" || continue
-		seen+=("$name")
-		echo "FAIL $name: bad line $lineno in $listname (${#fields[@]} fields, want 6 or 7; unbalanced quote?)"
+for ini in "${ini_files[@]}"; do
+	name=${ini%.ini}
+	selected "$name" || continue
+	seen+=("$name")
+	file=$configs/$ini
+	cpus=1 mem=256M backing='' hugepages='' kernel='' initrd='' cmdline='' want=0
+	ini_timeout='' needs='' err_re='' bad=''
+	expects=() fail_ons=()
+	while IFS= read -r kv; do
+		key=${kv%%=*} val=${kv#*=}
+		case $key in
+		machine.cpus) cpus=$val ;;
+		memory.size) mem=$val ;;
+		memory.backing) backing=$val ;;
+		memory.hugepages) hugepages=$val ;;
+		boot.kernel) kernel=$val ;;
+		boot.initrd) initrd=$val ;;
+		boot.cmdline) cmdline=${cmdline:+$cmdline }$val ;;
+		test.timeout) ini_timeout=$val ;;
+		test.expect) expects+=("$val") ;;
+		test.fail-on) fail_ons+=("$val") ;;
+		test.exit-status) want=$val ;;
+		directive.needs) needs=$val ;;
+		directive.stderr) err_re=$val ;;
+		error.*) bad="syntax error on line $val" ;;
+		esac
+	done < <(parse_ini "$file")
+	[ -z "$kernel" ] && [ -z "$bad" ] && bad="no [boot] kernel"
+	case $want in ''|*[!0-9]*) bad="bad exit-status '$want'" ;; esac
+	if [ -n "$bad" ]; then
+		echo "FAIL $name: $ini: $bad"
 		fail=$((fail + 1))
 		continue
 	fi
-	name=${fields[0]} cpus=${fields[1]} mem=${fields[2]} cmdline=${fields[3]}
-	want=${fields[4]} out_re=${fields[5]} err_re=${fields[6]:-}
-	selected "$name" || continue
-	seen+=("$name")
-	cmdline=${cmdline//\{cpus\}/$cpus}
-	cmdline=${cmdline//\{memory\}/$mem}
-	kernel=$build/${name%%-*}.elf
+	if [ $mode = qemu ] && [ "$needs" = testdev ]; then
+		echo "SKIP $name: needs the minivmm test device"
+		skip=$((skip + 1))
+		continue
+	fi
+	# the build directory's kernels come from --build-dir; other paths are
+	# relative to the config's directory
+	case $kernel in
+	guest-kernel-tests/build/*|*/guest-kernel-tests/build/*) kernel=$build/${kernel##*/} ;;
+	/*) ;;
+	*) kernel=$configs/$kernel ;;
+	esac
+	case $initrd in ''|/*) ;; *) initrd=$configs/$initrd ;; esac
+	tmo=${timeout_s:-${ini_timeout:-60}}
+	[ "$tmo" = 0 ] && tmo=86400
 	out=$logs/$name.out
 	err=$logs/$name.err
 	: >"$out"
@@ -120,13 +190,17 @@ while IFS= read -r line || [ -n "$line" ]; do
 		cmd=("$qemu" -accel kvm -M microvm -nographic -no-reboot
 			-device 'isa-debug-exit,iobase=0xf4,iosize=4'
 			-m "$mem" -smp "$cpus" -kernel "$kernel" -append "$cmdline")
+		[ -n "$initrd" ] && cmd+=(-initrd "$initrd")
 	else
 		cmd=("$vmm" run --kernel "$kernel" --cpus "$cpus" --memory "$mem" --cmdline "$cmdline")
+		[ -n "$backing" ] && cmd+=(--memory-backing "$backing")
+		[ -n "$hugepages" ] && cmd+=(--memory-hugepages "$hugepages")
+		[ -n "$initrd" ] && cmd+=(--initrd "$initrd")
 	fi
 	[ $verbose = 1 ] && { printf '#'; printf ' %q' "${cmd[@]}"; echo; }
 
 	t0=$(now)
-	timeout --kill-after=5 "$timeout_s" "${cmd[@]}" </dev/null >"$out" 2>"$err"
+	timeout --kill-after=5 "$tmo" "${cmd[@]}" </dev/null >"$out" 2>"$err"
 	st=$?
 	t1=$(now)
 	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
@@ -134,9 +208,9 @@ while IFS= read -r line || [ -n "$line" ]; do
 	reasons=()
 	timed_out=0
 	if { [ $st -eq 124 ] || [ $st -eq 137 ]; } &&
-		awk -v e="$elapsed" -v t="$timeout_s" 'BEGIN { exit !(e >= t - 0.5) }'; then
+		awk -v e="$elapsed" -v t="$tmo" 'BEGIN { exit !(e >= t - 0.5) }'; then
 		timed_out=1
-		reasons+=("timeout after ${timeout_s}s")
+		reasons+=("timeout after ${tmo}s")
 	fi
 	if [ $timed_out = 0 ]; then
 		got=$st
@@ -153,9 +227,12 @@ while IFS= read -r line || [ -n "$line" ]; do
 		fi
 		[ "$got" = "$exp" ] || reasons+=("exit status $got expected $exp")
 	fi
-	if ! tr -d '\r' <"$out" | grep -Eq -- "$out_re"; then
-		reasons+=("missing output /$out_re/")
-	fi
+	for re in ${expects[@]+"${expects[@]}"}; do
+		tr -d '\r' <"$out" | grep -Eq -- "$re" || reasons+=("missing output /$re/")
+	done
+	for re in ${fail_ons[@]+"${fail_ons[@]}"}; do
+		tr -d '\r' <"$out" | grep -Eq -- "$re" && reasons+=("output matched fail-on /$re/")
+	done
 	if [ -n "$err_re" ] && [ $mode != qemu ] && ! grep -Eiq -- "$err_re" "$err"; then
 		reasons+=("missing stderr /$err_re/")
 	fi
@@ -176,15 +253,17 @@ while IFS= read -r line || [ -n "$line" ]; do
 			tail -n 20 "$err" | sed 's/^/  | /'
 		fi
 	fi
-done <"$list"
+done
 
 for n in ${only[@]+"${only[@]}"}; do
 	found=0
 	for s in ${seen[@]+"${seen[@]}"}; do [ "$s" = "$n" ] && found=1; done
 	if [ $found = 0 ]; then
-		echo "FAIL $n: no such test in $listname"
+		echo "FAIL $n: no such test in $configs"
 		fail=$((fail + 1))
 	fi
 done
-echo "guest-kernel-tests: $pass passed, $fail failed"
+summary="guest-kernel-tests: $pass passed, $fail failed"
+[ $skip -gt 0 ] && summary="$summary, $skip skipped"
+echo "$summary"
 [ $fail -eq 0 ] && [ $pass -gt 0 ]
