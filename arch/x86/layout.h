@@ -18,7 +18,8 @@
 #ifndef MINIVMM_ARCH_X86_LAYOUT_H
 #define MINIVMM_ARCH_X86_LAYOUT_H
 
-/* clang-format off: the table reads best in columns */
+/* The table reads best in columns. */
+/* clang-format off */
 #define GUEST_PAGE_SIZE 0x1000ull
 
 #define BOOT_GDT_ADDR       0x500ull
