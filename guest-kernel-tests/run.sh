@@ -38,6 +38,7 @@
 # status minivmm gives a guest shutdown. [memory] backing and hugepages are
 # ignored there.
 set -u
+LC_COLLATE=C # the order of `minivmm test`: byte order of the file names
 
 here=$(cd "$(dirname "$0")" && pwd)
 mode=vmm
@@ -78,7 +79,7 @@ case $timeout_s in ''|*[!0-9]*) [ -z "$timeout_s" ] || die "bad timeout '$timeou
 [ -d "$configs" ] || die "no config directory $configs (set --configs or CONFIGS=)"
 configs=$(cd "$configs" && pwd)
 ini_files=()
-while IFS= read -r f; do ini_files+=("$f"); done < <(LC_ALL=C ls "$configs" | grep '\.ini$')
+for f in "$configs"/*.ini; do [ -f "$f" ] && ini_files+=("${f##*/}"); done
 [ ${#ini_files[@]} -gt 0 ] || die "no .ini files in $configs"
 if [ $mode = qemu ]; then
 	command -v "$qemu" >/dev/null || die "$qemu not found"
