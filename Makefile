@@ -71,7 +71,7 @@ run: deps
 	./minivmm run --config configs/demo.ini
 
 test: deps
-	@$(MAKE) -s all unit-binaries
+	@$(MAKE) -s all unit-binaries $(BUILD)/asan/minivmm $(BUILD)/tsan/minivmm
 	@bash tests/run-all.sh
 
 test-unit: unit-binaries

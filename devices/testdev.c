@@ -51,7 +51,7 @@ static int32_t testdev_cache_access(struct testdev *td, struct testdev_request *
 		return -EINVAL;
 	p = gpc_begin(&td->cache, req->gpa, 8);
 	if (!p)
-		return -EFAULT;
+		return guest_mem_is_private(&td->vm->mem, req->gpa) == 1 ? -EPERM : -EFAULT;
 	if (write)
 		__atomic_store_n(p, req->value, __ATOMIC_RELAXED);
 	else
@@ -97,8 +97,10 @@ static void testdev_io(struct vcpu *vcpu, uint64_t off, uint8_t *data, uint32_t 
 			memcpy(data, &last_result, 4);
 		return;
 	}
-	if (off != 0 || len != 4)
+	if (off != 0 || len != 4) {
+		last_result = -EINVAL; /* never leave an earlier success to be read back */
 		return;
+	}
 	memcpy(&req_gpa, data, 4);
 	if (req_gpa & 7 || guest_mem_read(&td->vm->mem, req_gpa, &req, sizeof(req))) {
 		last_result = -EFAULT;

@@ -20,8 +20,8 @@ count() { # count LAYER "N passed, N failed" line from a layer's output
 		failed=$((failed + 1))
 		return
 	fi
-	p=$(sed -E 's/.*[^0-9]?([0-9]+) passed.*/\1/' <<<"$line")
-	f=$(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<<"$line")
+	p=$(sed -E 's/^(.*[^0-9])?([0-9]+) passed.*/\2/' <<<"$line")
+	f=$(sed -E 's/.*[^0-9]([0-9]+) failed.*/\1/' <<<"$line")
 	passed=$((passed + p))
 	failed=$((failed + f))
 }
@@ -83,6 +83,16 @@ layer_guest() {
 	./minivmm test --junit "$LOG_DIR/guest-kernel-tests.xml" --log-dir "$LOG_DIR/guest" \
 		configs/smoke/ 2>&1 | tee "$log"
 	count guest-kernel-tests "$log"
+	# the same guests under the sanitizer builds of the VMM: any report fails the test
+	local v
+	for v in asan tsan; do
+		echo "== guest-kernel-tests under the $v build of minivmm"
+		log="$LOG_DIR/guest-$v.log"
+		ASAN_OPTIONS="detect_leaks=1" TSAN_OPTIONS="halt_on_error=1" \
+			"$BUILD/$v/minivmm" test --jobs 1 --log-dir "$LOG_DIR/guest-$v" configs/smoke/ \
+			2>&1 | tee "$log"
+		count "guest-kernel-tests-$v" "$log"
+	done
 }
 
 layer_cli() {

@@ -509,6 +509,8 @@ out:
 	return ret;
 }
 
+/* mincore on the access view counts resident pages for every backing (guest_memfd has no
+ * st_blocks); private pages are PROT_NONE in the view but mincore still reports them. */
 uint64_t guest_mem_resident_bytes(struct guest_mem *mem)
 {
 	uint64_t total = 0;
@@ -516,20 +518,14 @@ uint64_t guest_mem_resident_bytes(struct guest_mem *mem)
 	read_lock(&mem->layout_lock);
 	for (int i = 0; i < mem->nr_regions; i++) {
 		struct mem_region *r = &mem->regions[i];
-		struct stat st;
+		size_t pages = r->size / PAGE_SIZE;
+		unsigned char *vec = malloc(pages);
 
-		if (r->fd >= 0 && fstat(r->fd, &st) == 0) {
-			total += (uint64_t)st.st_blocks * 512;
-		} else if (r->fd < 0) {
-			size_t pages = r->size / PAGE_SIZE;
-			unsigned char *vec = malloc(pages);
-
-			if (vec && mincore(r->view, r->size, vec) == 0) {
-				for (size_t p = 0; p < pages; p++)
-					total += (vec[p] & 1) ? PAGE_SIZE : 0;
-			}
-			free(vec);
+		if (vec && mincore(r->view, r->size, vec) == 0) {
+			for (size_t p = 0; p < pages; p++)
+				total += (vec[p] & 1) ? PAGE_SIZE : 0;
 		}
+		free(vec);
 	}
 	rwlock_unlock(&mem->layout_lock);
 	return total;

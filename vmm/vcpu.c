@@ -89,7 +89,11 @@ void vcpu_kick(struct vcpu *vcpu)
 	if (!vcpu->run)
 		return;
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	if (vcpu->thread_started)
+	/*
+	 * A thread whose start the main thread has not recorded yet is kicked again by
+	 * vm_run() once the main loop ends; until then immediate_exit stops its next KVM_RUN.
+	 */
+	if (atomic_load(&vcpu->thread_started))
 		pthread_kill(vcpu->thread, SIG_VCPU_KICK);
 }
 
@@ -298,6 +302,6 @@ int vcpu_start(struct vcpu *vcpu)
 		pr_err("creating vCPU %d's thread: %s", vcpu->id, strerror(err));
 		return -1;
 	}
-	vcpu->thread_started = true;
+	atomic_store(&vcpu->thread_started, true);
 	return 0;
 }

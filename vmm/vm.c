@@ -331,8 +331,10 @@ int vm_run(struct vm *vm)
 		}
 	}
 	vm_main_loop(vm, sig_fd);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]); /* covers a stop requested while threads were starting */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		if (vm->vcpus[i].thread_started)
+		if (atomic_load(&vm->vcpus[i].thread_started))
 			pthread_join(vm->vcpus[i].thread, NULL);
 	}
 	close(sig_fd);

@@ -23,7 +23,7 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
-	bool thread_started;
+	_Atomic bool thread_started;	   /* set by the main thread once pthread_create returned */
 	uint64_t exits[VCPU_EXIT_REASONS]; /* written by this vCPU's thread only */
 	uint64_t pio_exits_unhandled;
 	uint64_t map_gpa_requests;
