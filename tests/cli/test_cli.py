@@ -79,7 +79,7 @@ def usage_errors_exit_2():
         (["run"], "no kernel given"),
         (["run", "--kernel", "/nonexistent/k"], "cannot open"),
         (["run", "--kernel", write("empty", "")], "file is empty"),
-        (["run", "--kernel", os.path.join(ROOT, "README.md")], "not an ELF"),
+        (["run", "--kernel", os.path.join(ROOT, "README.md")], "neither an ELF"),
         (["run", "--kernel", f"{G}/hello.elf", "--memory", "100T"], "more than this host has"),
         (["run", "--kernel", f"{G}/hello.elf", "--expect", "(unclosed"], "--expect '(unclosed'"),
         (["frobnicate"], "unknown command"),
