@@ -28,6 +28,7 @@
 # line), fail-on (none may match), exit-status (default 0). Comment lines of
 # the form "#: key = value" are for this script only:
 #   #: needs = testdev     the guest uses minivmm's test device: SKIP in --qemu mode
+# [xen] enabled = true adds --xen (minivmm's Xen HVM emulation); SKIP in --qemu mode.
 #   #: stderr = REGEX      extended regex, case-insensitive, that must match the
 #                          VMM's stderr (not checked in --qemu mode)
 #
@@ -135,7 +136,7 @@ for ini in "${ini_files[@]}"; do
 	seen+=("$name")
 	file=$configs/$ini
 	cpus=1 mem=256M backing='' hugepages='' kernel='' initrd='' cmdline='' want=0
-	ini_timeout='' needs='' err_re='' bad=''
+	ini_timeout='' needs='' err_re='' bad='' xen=false
 	expects=() fail_ons=()
 	while IFS= read -r kv; do
 		key=${kv%%=*} val=${kv#*=}
@@ -152,6 +153,7 @@ for ini in "${ini_files[@]}"; do
 		test.fail-on) fail_ons+=("$val") ;;
 		test.exit-status) want=$val ;;
 		directive.needs) needs=$val ;;
+		xen.enabled) xen=$val ;;
 		directive.stderr) err_re=$val ;;
 		error.*) bad="syntax error on line $val" ;;
 		esac
@@ -165,6 +167,12 @@ for ini in "${ini_files[@]}"; do
 	fi
 	if [ $mode = qemu ] && [ "$needs" = testdev ]; then
 		echo "SKIP $name: needs the minivmm test device"
+		skip=$((skip + 1))
+		continue
+	fi
+	case $xen in true|yes|on|1) xen=true ;; *) xen=false ;; esac
+	if [ $mode = qemu ] && [ $xen = true ]; then
+		echo "SKIP $name: needs minivmm's Xen HVM emulation"
 		skip=$((skip + 1))
 		continue
 	fi
@@ -197,6 +205,7 @@ for ini in "${ini_files[@]}"; do
 		[ -n "$backing" ] && cmd+=(--memory-backing "$backing")
 		[ -n "$hugepages" ] && cmd+=(--memory-hugepages "$hugepages")
 		[ -n "$initrd" ] && cmd+=(--initrd "$initrd")
+		[ $xen = true ] && cmd+=(--xen)
 	fi
 	[ $verbose = 1 ] && { printf '#'; printf ' %q' "${cmd[@]}"; echo; }
 

@@ -23,6 +23,7 @@ void config_defaults(struct vm_config *cfg)
 	cfg->memory = 256 * MIB;
 	cfg->backing = MEM_BACKING_MEMFD;
 	cfg->log_level = LOG_WARN;
+	cfg->xen_version = 4u << 16 | 17u;
 	cfg->boot_protocol = BOOT_PROTOCOL_AUTO;
 }
 
@@ -172,6 +173,10 @@ static const struct config_key config_keys[] = {
 	{ "test", "expect-exit", "true or false" },
 	{ "test", "console-log", "a file path" },
 	{ "test", "exit-status", "a number from 0 to 255" },
+	{ "xen", "enabled", "true or false" },
+	{ "xen", "version", "MAJOR.MINOR, e.g. 4.17" },
+	{ "xen", "kvm-leaves", "true or false" },
+	{ "xen", "transport", "auto, kvm, pio" },
 };
 
 /* Keys that may be given more than once, each adding a value. */
@@ -209,9 +214,10 @@ int config_set(struct vm_config *cfg, const char *section, const char *key, cons
 	if (!k) {
 		accepted_keys(section, keys, sizeof(keys));
 		if (!keys[0])
-			snprintf(err, err_len,
-				 "unknown section [%s] (accepted: machine, memory, boot, test)",
-				 section);
+			snprintf(
+				err, err_len,
+				"unknown section [%s] (accepted: machine, memory, boot, test, xen)",
+				section);
 		else
 			snprintf(err, err_len, "unknown key '%s' in [%s] (accepted: %s)", key,
 				 section, keys);
@@ -296,6 +302,29 @@ int config_set(struct vm_config *cfg, const char *section, const char *key, cons
 	} else if (!strcmp(key, "protocol")) {
 		if (boot_protocol_parse(value, &cfg->boot_protocol))
 			goto bad;
+	} else if (!strcmp(key, "enabled")) {
+		if (parse_bool(value, &cfg->xen))
+			goto bad;
+	} else if (!strcmp(key, "version")) {
+		unsigned int major, minor;
+		char tail;
+
+		if (sscanf(value, "%u.%u%c", &major, &minor, &tail) != 2 || major > 0xffff ||
+		    minor > 0xffff)
+			goto bad;
+		cfg->xen_version = major << 16 | minor;
+	} else if (!strcmp(key, "kvm-leaves")) {
+		if (parse_bool(value, &cfg->xen_kvm_leaves))
+			goto bad;
+	} else if (!strcmp(key, "transport")) {
+		static const char *const names[] = { "auto", "kvm", "pio" };
+		int t = -1;
+
+		for (int i = 0; i < 3; i++)
+			t = !strcmp(value, names[i]) ? i : t;
+		if (t < 0)
+			goto bad;
+		cfg->xen_transport = t;
 	}
 	return 0;
 bad:

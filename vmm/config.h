@@ -47,6 +47,12 @@ struct vm_config {
 	bool expect_exit;
 	char console_log[CONFIG_PATH_MAX];
 	int expected_status; /* what `minivmm test` counts as a pass */
+
+	/* [xen]: Xen HVM emulation (arch/x86/xen) */
+	bool xen;	      /* [xen] enabled */
+	uint32_t xen_version; /* [xen] version, major << 16 | minor */
+	bool xen_kvm_leaves;  /* [xen] kvm-leaves: KVM's CPUID leaves at 0x40000100 */
+	int xen_transport;    /* [xen] transport: 0 auto, 1 kvm, 2 pio (XEN_TRANSPORT_*) */
 };
 
 void config_defaults(struct vm_config *cfg);

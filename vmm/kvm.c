@@ -272,6 +272,29 @@ int kvm_vm_signal_msi(int vm_fd, uint64_t address, uint32_t data)
 	return ioctl(vm_fd, KVM_SIGNAL_MSI, &msi);
 }
 
+int kvm_vm_xen_hvm_config(int vm_fd, uint32_t flags, uint32_t msr)
+{
+	struct kvm_xen_hvm_config c = { .flags = flags, .msr = msr };
+
+	return ioctl(vm_fd, KVM_XEN_HVM_CONFIG, &c);
+}
+
+int kvm_vm_trap_msr_writes(int vm_fd, uint32_t msr)
+{
+	uint8_t deny = 0; /* bit clear: the access in `flags` is denied, i.e. exits */
+	struct kvm_msr_filter filter = {
+		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+		.ranges[0] = { .flags = KVM_MSR_FILTER_WRITE,
+			       .nmsrs = 1,
+			       .base = msr,
+			       .bitmap = &deny },
+	};
+
+	if (kvm_vm_enable_cap(vm_fd, KVM_CAP_X86_USER_SPACE_MSR, KVM_MSR_EXIT_REASON_FILTER) < 0)
+		return -1;
+	return ioctl(vm_fd, KVM_X86_SET_MSR_FILTER, &filter);
+}
+
 int kvm_vcpu_create(const struct kvm_sys *sys, int vm_fd, int id, struct kvm_run **run)
 {
 	int fd = ioctl(vm_fd, KVM_CREATE_VCPU, id);
@@ -377,4 +400,32 @@ int kvm_vcpu_set_msr(int vcpu_fd, uint32_t index, uint64_t value)
 	msrs->entries[0].index = index;
 	msrs->entries[0].data = value;
 	return ioctl(vcpu_fd, KVM_SET_MSRS, msrs) == 1 ? 0 : -1;
+}
+
+int kvm_vcpu_get_msr(int vcpu_fd, uint32_t index, uint64_t *value)
+{
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
+	struct kvm_msrs *msrs = (struct kvm_msrs *)buf;
+
+	msrs->nmsrs = 1;
+	msrs->entries[0].index = index;
+	if (ioctl(vcpu_fd, KVM_GET_MSRS, msrs) != 1)
+		return -1;
+	*value = msrs->entries[0].data;
+	return 0;
+}
+
+int kvm_vcpu_get_cpuid(int vcpu_fd, struct kvm_cpuid2 *cpuid)
+{
+	return ioctl(vcpu_fd, KVM_GET_CPUID2, cpuid);
+}
+
+int kvm_vcpu_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *cpuid)
+{
+	return ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid);
+}
+
+int kvm_vcpu_get_tsc_khz(int vcpu_fd)
+{
+	return ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
 }

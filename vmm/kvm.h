@@ -56,6 +56,10 @@ int kvm_vm_create_guest_memfd(int vm_fd, uint64_t size, uint64_t flags);
 int kvm_vm_set_memory_attributes(int vm_fd, uint64_t gpa, uint64_t size, uint64_t attributes);
 int kvm_vm_irq_line(int vm_fd, uint32_t irq, int level);
 int kvm_vm_signal_msi(int vm_fd, uint64_t address, uint32_t data);
+/* Xen: KVM_XEN_HVM_CONFIG (flags, hypercall-page MSR). */
+int kvm_vm_xen_hvm_config(int vm_fd, uint32_t flags, uint32_t msr);
+/* Writes of `msr` exit to userspace as KVM_EXIT_X86_WRMSR (user-space MSRs + a filter). */
+int kvm_vm_trap_msr_writes(int vm_fd, uint32_t msr);
 
 int kvm_vcpu_create(const struct kvm_sys *sys, int vm_fd, int id, struct kvm_run **run);
 void kvm_vcpu_destroy(const struct kvm_sys *sys, int vcpu_fd, struct kvm_run *run);
@@ -67,5 +71,11 @@ int kvm_vcpu_set_sregs(int vcpu_fd, const struct kvm_sregs *sregs);
 int kvm_vcpu_setup_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_id);
 int kvm_vcpu_translate(int vcpu_fd, uint64_t gva, uint64_t *gpa);
 int kvm_vcpu_set_msr(int vcpu_fd, uint32_t index, uint64_t value);
+int kvm_vcpu_get_msr(int vcpu_fd, uint32_t index, uint64_t *value);
+/* cpuid->nent is the room on input (KVM_GET_CPUID2). */
+int kvm_vcpu_get_cpuid(int vcpu_fd, struct kvm_cpuid2 *cpuid);
+int kvm_vcpu_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *cpuid);
+/* The vCPU's TSC frequency in kHz, or -1. */
+int kvm_vcpu_get_tsc_khz(int vcpu_fd);
 
 #endif

@@ -58,6 +58,8 @@ static void usage_run(FILE *out)
 		"      --stats[=FORMAT]       at exit, print exit counts per vCPU and run figures,\n"
 		"                             FORMAT text (default) or json  [machine] stats\n"
 		"      --stats-file FILE      write --stats there, not to stderr [machine] stats-file\n"
+		"      --xen                  Xen HVM guest interface           [xen] enabled\n"
+		"      --xen-version V        Xen version guests see (4.17)     [xen] version\n"
 		"\n"
 		"Smoke tests (config section [test]):\n"
 		"      --timeout SECONDS      end the VM after this long, exit 124 [test] timeout\n"
@@ -88,6 +90,8 @@ enum {
 	OPT_FAIL_ON,
 	OPT_EXPECT_EXIT,
 	OPT_CONSOLE_LOG,
+	OPT_XEN,
+	OPT_XEN_VERSION,
 };
 
 static const struct option run_options[] = {
@@ -108,6 +112,8 @@ static const struct option run_options[] = {
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 	{ "expect-exit", no_argument, NULL, OPT_EXPECT_EXIT },
 	{ "console-log", required_argument, NULL, OPT_CONSOLE_LOG },
+	{ "xen", no_argument, NULL, OPT_XEN },
+	{ "xen-version", required_argument, NULL, OPT_XEN_VERSION },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -133,6 +139,8 @@ static const struct {
 	{ OPT_FAIL_ON, "test", "fail-on" },
 	{ OPT_EXPECT_EXIT, "test", "expect-exit" },
 	{ OPT_CONSOLE_LOG, "test", "console-log" },
+	{ OPT_XEN, "xen", "enabled" },
+	{ OPT_XEN_VERSION, "xen", "version" },
 };
 
 static const char *option_name(int opt)
@@ -176,6 +184,7 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 			optarg = optarg ? optarg : "text";
 			break;
 		case OPT_EXPECT_EXIT:
+		case OPT_XEN:
 			optarg = "true";
 			break;
 		case '?':

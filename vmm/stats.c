@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../arch/x86/xen/xen.h"
 #include "log.h"
 #include "vm.h"
 
@@ -91,8 +92,13 @@ static void stats_json(struct vm *vm, int status, FILE *out)
 		fprintf(out, "},\"total_exits\":%llu,\"map_gpa_requests\":%llu}",
 			(unsigned long long)total, (unsigned long long)v->map_gpa_requests);
 	}
+	fputs("]", out);
+	if (vm->xen) {
+		fputs(",\"xen\":", out);
+		xen_print_stats_json(vm->xen, out);
+	}
 	fprintf(out,
-		"],\"memory\":{\"backing\":\"%s\",\"size_bytes\":%llu,\"discarded_bytes\":%llu,"
+		",\"memory\":{\"backing\":\"%s\",\"size_bytes\":%llu,\"discarded_bytes\":%llu,"
 		"\"conversions\":%llu},\"peak_rss_kib\":%llu}\n",
 		mem_backing_name(vm->cfg->backing), (unsigned long long)vm->cfg->memory,
 		(unsigned long long)atomic_load(&vm->mem.discarded_bytes),
@@ -132,6 +138,8 @@ static void stats_text(struct vm *vm, int status, FILE *out)
 			v->pio_exits_unhandled ? " (some port I/O unclaimed)" : "");
 	}
 	fprintf(out, "minivmm stats: total exits %llu\n", (unsigned long long)total);
+	if (vm->xen)
+		xen_print_stats(vm->xen, out);
 }
 
 void vm_print_stats(struct vm *vm, int status)

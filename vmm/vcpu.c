@@ -12,6 +12,7 @@
 
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/layout.h"
+#include "../arch/x86/xen/xen.h"
 #include "kvm.h"
 #include "log.h"
 #include "vm.h"
@@ -71,6 +72,8 @@ int vcpu_init(struct vm *vm, struct vcpu *vcpu, int id)
 	if (vcpu->fd < 0)
 		return -1;
 	if (x86_setup_vcpu_cpuid(&vm->kvm, vcpu->fd, (uint32_t)id))
+		return -1;
+	if (vm->xen && xen_vcpu_init(vm->xen, vcpu))
 		return -1;
 	if (id == 0 && x86_setup_boot_vcpu(vcpu->fd, &vm->boot))
 		return -1;
@@ -194,6 +197,16 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_HYPERCALL:
 		vcpu_handle_hypercall(vcpu);
 		return true;
+	case KVM_EXIT_XEN:
+	case KVM_EXIT_X86_WRMSR:
+	case KVM_EXIT_X86_RDMSR:
+		if (vm->xen && xen_handle_exit(vm->xen, vcpu))
+			return true;
+		snprintf(why, sizeof(why), "unexpected exit %s",
+			 kvm_exit_reason_name(run->exit_reason));
+		vcpu_dump(vcpu, why);
+		vm_request_stop(vm, VM_EXIT_FAILURE, "unhandled vCPU exit");
+		return false;
 	case KVM_EXIT_HLT:
 		/* with the in-kernel LAPIC, HLT only exits when no interrupt can ever come */
 		vm_request_stop(vm, VM_EXIT_OK, "guest halted with interrupts disabled");

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../arch/x86/layout.h"
+#include "../arch/x86/xen/xen.h"
 #include "../devices/devices.h"
 #include "log.h"
 #include "vm.h"
@@ -103,6 +104,17 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		pr_err("setting up devices failed");
 		return -1;
 	}
+	if (cfg->xen) {
+		struct xen_vm_config xc = {
+			.version = cfg->xen_version,
+			.keep_kvm_leaves = cfg->xen_kvm_leaves,
+			.transport = cfg->xen_transport,
+		};
+
+		vm->xen = xen_create(vm, &xc);
+		if (!vm->xen)
+			return -1;
+	}
 
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
@@ -130,6 +142,7 @@ void vm_request_stop(struct vm *vm, int status, const char *why)
 	pr_info("stopping: %s (exit status %d)", why, status);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+	xen_stop(vm->xen); /* vCPUs blocked in SCHEDOP_block/poll, the Xen timer thread */
 	if (vm->stop_eventfd >= 0 && write(vm->stop_eventfd, &one, sizeof(one)) < 0)
 		pr_debug("stop eventfd: %s", strerror(errno));
 }
@@ -344,6 +357,8 @@ int vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	xen_destroy(vm->xen); /* its timer thread raises interrupts: before the VM fd goes */
+	vm->xen = NULL;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);

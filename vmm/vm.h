@@ -41,6 +41,7 @@ enum vm_exit_status {
 
 struct serial;
 struct testdev;
+struct xen;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -64,6 +65,7 @@ struct vm {
 	bool console_ready;
 	struct serial *serial;
 	struct testdev *testdev;
+	struct xen *xen; /* --xen: Xen HVM emulation (arch/x86/xen), else NULL */
 	bool mem_ready;
 	uint64_t start_ns;
 };

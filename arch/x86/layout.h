@@ -60,6 +60,7 @@
 #define EXIT_PORT       0xf4 /* 32-bit write of a status ends the VM with it (QEMU's port) */
 #define TESTDEV_PORT    0xe0 /* guest-kernel-test control device, 16 ports */
 #define TESTDEV_SIZE    0x10
+#define XEN_HCALL_PORT  0x98 /* Xen hypercall-page stubs (out imm8: must be <= 0xff), 4 ports */
 
 /*
  * ACPI hardware-reduced power management (devices/acpi_pm.c), named by the FADT: the sleep

@@ -563,7 +563,28 @@ static void expect_words(const char *prefix, const char *const *words, size_t n)
 		expect_words(prefix, w_, sizeof(w_) / sizeof(w_[0])); \
 	} while (0)
 #define expect_accepted_sections(prefix) \
-	expect_accepted_keys(prefix, "machine", "memory", "boot", "test")
+	expect_accepted_keys(prefix, "machine", "memory", "boot", "test", "xen")
+
+static void test_set_xen(void **state)
+{
+	(void)state;
+	assert_false(set_cfg.xen);
+	assert_int_equal(set_cfg.xen_version, 4u << 16 | 17);
+	assert_int_equal(set("xen", "enabled", "true"), 0);
+	assert_true(set_cfg.xen);
+	assert_int_equal(set("xen", "version", "4.13"), 0);
+	assert_int_equal(set_cfg.xen_version, 4u << 16 | 13);
+	expect_bad("xen", "version", "4", "MAJOR.MINOR, e.g. 4.17");
+	expect_bad("xen", "version", "4.17.1", "MAJOR.MINOR, e.g. 4.17");
+	expect_bad("xen", "version", "4.70000", "MAJOR.MINOR, e.g. 4.17");
+	assert_int_equal(set_cfg.xen_version, 4u << 16 | 13);
+	assert_int_equal(set("xen", "kvm-leaves", "yes"), 0);
+	assert_true(set_cfg.xen_kvm_leaves);
+	assert_int_equal(set("xen", "transport", "pio"), 0);
+	assert_int_equal(set_cfg.xen_transport, 2);
+	expect_bad("xen", "transport", "vmcall", "auto, kvm, pio");
+	assert_int_equal(set("machine", "version", "4.17"), -1); /* keys belong to their section */
+}
 
 static void test_set_unknown_section(void **state)
 {
@@ -1067,6 +1088,7 @@ int main(void)
 		cmocka_unit_test_setup(test_set_initrd, set_setup),
 		cmocka_unit_test_setup(test_set_cmdline, set_setup),
 		cmocka_unit_test_setup(test_set_protocol, set_setup),
+		cmocka_unit_test_setup(test_set_xen, set_setup),
 		cmocka_unit_test_setup(test_set_unknown_section, set_setup),
 		cmocka_unit_test_setup(test_set_unknown_key, set_setup),
 		cmocka_unit_test_setup(test_set_small_error_buffer, set_setup),

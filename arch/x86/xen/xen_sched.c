@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sched_op (yield, block, poll, shutdown), the single-shot timers and their thread.
+ *
+ * A blocking hypercall sleeps on its own vCPU thread, holding no lock, on the vCPU's futex
+ * word wake_seq: it reads the word, checks its condition under xen->lock, then waits for the
+ * word to move. Whoever can make the condition true (a send that raised this vCPU's upcall,
+ * a port becoming pending while it polls, a timer, xen_stop()) changes the condition first
+ * and bumps the word afterwards, so no wake-up is lost. Waits are also sliced, so a stop
+ * or a kick (ops->interrupted) is noticed even without a wake.
+ *
+ * Timers: one thread per VM sleeps until the earliest single-shot deadline and delivers
+ * VIRQ_TIMER through the ordinary send path, like any other sender thread.
+ */
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../../vmm/log.h"
+#include "xen_internal.h"
+
+#define WAIT_SLICE_NS (100 * 1000 * 1000ull)
+#define TIMER_IDLE_NS (1000 * 1000 * 1000ull)
+
+static void xen_futex_wait(_Atomic uint32_t *word, uint32_t seen, uint64_t timeout_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(timeout_ns / 1000000000ull),
+		.tv_nsec = (long)(timeout_ns % 1000000000ull),
+	};
+
+	/* EINTR (a kick), EAGAIN (the word moved) and ETIMEDOUT all mean: look again */
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+}
+
+void xen_futex_wake(_Atomic uint32_t *word)
+{
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+static bool xen_stopping(struct xen *xen)
+{
+	return atomic_load(&xen->stopping) || (xen->vm_stopping && atomic_load(xen->vm_stopping));
+}
+
+static bool vcpu_must_return(struct xen_vcpu *v)
+{
+	struct xen *xen = v->xen;
+
+	return xen_stopping(xen) ||
+	       (xen->ops->interrupted && xen->ops->interrupted(xen->opaque, v->id));
+}
+
+/*
+ * SCHEDOP_block: sleep until an event upcall is pending for this vCPU. (Xen HVM also wakes
+ * on any LAPIC interrupt, which the VMM cannot see: HVM guests idle with hlt instead.)
+ */
+static int64_t sched_block(struct xen_vcpu *v)
+{
+	struct xen *xen = v->xen;
+	uint64_t t0 = xen_now_ns();
+
+	lockdep_assert_none_held("SCHEDOP_block");
+	atomic_store(&v->blocked, true);
+	for (;;) {
+		uint32_t seen = atomic_load(&v->wake_seq);
+		struct vcpu_info *vi;
+		bool ready = false;
+
+		if (vcpu_must_return(v))
+			break;
+		mutex_lock(&xen->lock);
+		vi = xen_vcpu_info_begin_locked(xen, v);
+		if (vi) {
+			/* Xen enables event delivery when blocking */
+			__atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
+			ready = __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST);
+			xen_vcpu_info_end(v);
+		}
+		mutex_unlock(&xen->lock);
+		if (ready)
+			break;
+		xen_futex_wait(&v->wake_seq, seen, WAIT_SLICE_NS);
+	}
+	atomic_store(&v->blocked, false);
+	v->stats.blocked_ns += xen_now_ns() - t0;
+	return 0;
+}
+
+/*
+ * SCHEDOP_poll: return when one of the ports is pending (masked or not), when an upcall is
+ * raised on this vCPU (Xen's vcpu_kick unblocks a poller too), or at the timeout (absolute
+ * system time; 0: none). Returns 0 in every case, as Xen does; the guest looks at its ports.
+ */
+static int64_t sched_poll(struct xen_vcpu *v, uint64_t arg)
+{
+	struct xen *xen = v->xen;
+	uint32_t ports[XEN_POLL_MAX_PORTS];
+	struct sched_poll p;
+	uint64_t t0 = xen_now_ns(), upcalls, deadline = 0;
+	int err = xen_copy_from_guest(v, &p, arg, sizeof(p));
+
+	if (err)
+		return err;
+	if (p.nr_ports > XEN_POLL_MAX_PORTS)
+		return -XEN_EINVAL;
+	if (p.nr_ports && xen_copy_from_guest(v, ports, p.ports, p.nr_ports * sizeof(ports[0])))
+		return -XEN_EFAULT;
+	for (uint32_t i = 0; i < p.nr_ports; i++) {
+		if (ports[i] == 0 || ports[i] >= XEN_NR_PORTS)
+			return -XEN_EINVAL;
+	}
+	if (p.timeout)
+		deadline = xen->boot_ns + p.timeout < xen->boot_ns ? UINT64_MAX
+								   : xen->boot_ns + p.timeout;
+
+	lockdep_assert_none_held("SCHEDOP_poll");
+	upcalls = atomic_load(&v->upcalls);
+	atomic_store(&v->polling, true);
+	atomic_store(&v->blocked, true);
+	for (;;) {
+		uint32_t seen = atomic_load(&v->wake_seq);
+		bool ready = false;
+		uint64_t now, wait;
+
+		if (vcpu_must_return(v) || atomic_load(&v->upcalls) != upcalls)
+			break;
+		mutex_lock(&xen->lock);
+		for (uint32_t i = 0; i < p.nr_ports && !ready; i++)
+			ready = xen_evtchn_is_pending_locked(xen, ports[i]);
+		mutex_unlock(&xen->lock);
+		if (ready)
+			break;
+		now = xen_now_ns();
+		if (deadline && now >= deadline)
+			break;
+		wait = WAIT_SLICE_NS;
+		if (deadline && deadline - now < wait)
+			wait = deadline - now;
+		xen_futex_wait(&v->wake_seq, seen, wait);
+	}
+	atomic_store(&v->polling, false);
+	atomic_store(&v->blocked, false);
+	v->stats.blocked_ns += xen_now_ns() - t0;
+	return 0;
+}
+
+static int64_t sched_shutdown(struct xen_vcpu *v, uint64_t arg)
+{
+	struct xen *xen = v->xen;
+	struct sched_shutdown s;
+	int err = xen_copy_from_guest(v, &s, arg, sizeof(s));
+
+	if (err)
+		return err;
+	switch (s.reason) {
+	case SHUTDOWN_poweroff:
+	case SHUTDOWN_reboot:
+	case SHUTDOWN_crash:
+	case SHUTDOWN_watchdog:
+		xen->ops->shutdown(xen->opaque, v->id, s.reason);
+		xen_stop(xen);
+		return 0;
+	case SHUTDOWN_suspend:
+		xen_count_unsupported(v, __HYPERVISOR_sched_op, 0x200 | s.reason);
+		return -XEN_ENOSYS;
+	default:
+		return -XEN_EINVAL;
+	}
+}
+
+int64_t xen_sched_op(struct xen_vcpu *v, uint64_t cmd, uint64_t arg)
+{
+	switch (cmd) {
+	case SCHEDOP_yield:
+		sched_yield();
+		return 0;
+	case SCHEDOP_block:
+		return sched_block(v);
+	case SCHEDOP_poll:
+		return sched_poll(v, arg);
+	case SCHEDOP_shutdown:
+		return sched_shutdown(v, arg);
+	default:
+		xen_count_unsupported(v, __HYPERVISOR_sched_op, cmd);
+		return -XEN_ENOSYS;
+	}
+}
+
+/* ---- single-shot timers ---------------------------------------------------------------- */
+
+int64_t xen_set_timer(struct xen_vcpu *v, uint64_t deadline, bool must_be_future)
+{
+	struct xen *xen = v->xen;
+
+	if (must_be_future && deadline < xen_system_time(xen))
+		return -XEN_ETIME;
+	mutex_lock(&xen->lock);
+	v->timer_deadline = deadline;
+	v->timer_armed = true;
+	mutex_unlock(&xen->lock);
+	atomic_fetch_add(&xen->timer_seq, 1);
+	xen_futex_wake(&xen->timer_seq);
+	return 0;
+}
+
+int64_t xen_stop_timer(struct xen_vcpu *v)
+{
+	struct xen *xen = v->xen;
+
+	mutex_lock(&xen->lock);
+	v->timer_armed = false;
+	mutex_unlock(&xen->lock);
+	return 0;
+}
+
+uint64_t xen_timers_run(struct xen *xen)
+{
+	uint64_t now = xen_system_time(xen), next = 0;
+
+	mutex_lock(&xen->lock);
+	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
+		struct xen_vcpu *v = &xen->vcpus[i];
+
+		xen->timer_fire[i] = 0;
+		if (!v->timer_armed)
+			continue;
+		if (v->timer_deadline <= now) {
+			v->timer_armed = false;
+			xen->timer_fire[i] = 1;
+		} else if (!next || v->timer_deadline < next) {
+			next = v->timer_deadline;
+		}
+	}
+	mutex_unlock(&xen->lock);
+	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
+		if (xen->timer_fire[i])
+			xen_send_virq(xen, &xen->vcpus[i], VIRQ_TIMER);
+	}
+	return next;
+}
+
+static void *timer_thread(void *arg)
+{
+	struct xen *xen = arg;
+
+	pthread_setname_np(pthread_self(), "xen-timer");
+	while (!xen_stopping(xen)) {
+		uint32_t seen = atomic_load(&xen->timer_seq);
+		uint64_t next = xen_timers_run(xen), now = xen_system_time(xen),
+			 wait = TIMER_IDLE_NS;
+
+		if (next) {
+			if (next <= now)
+				continue;
+			if (next - now < wait)
+				wait = next - now;
+		}
+		xen_futex_wait(&xen->timer_seq, seen, wait);
+	}
+	return NULL;
+}
+
+int xen_timer_thread_start(struct xen *xen)
+{
+	int err = pthread_create(&xen->timer_thread, NULL, timer_thread, xen);
+
+	if (err) {
+		pr_err("xen: creating the timer thread: %s", strerror(err));
+		return -1;
+	}
+	xen->timer_started = true;
+	return 0;
+}
+
+void xen_timer_thread_stop(struct xen *xen)
+{
+	if (!xen->timer_started)
+		return;
+	atomic_store(&xen->stopping, true);
+	atomic_fetch_add(&xen->timer_seq, 1);
+	xen_futex_wake(&xen->timer_seq);
+	pthread_join(xen->timer_thread, NULL);
+	xen->timer_started = false;
+}
