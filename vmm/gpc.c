@@ -63,14 +63,22 @@ static bool crosses_page(uint64_t gpa, uint32_t len)
 
 /*
  * Make the cache point at [gpa, gpa+len) but invalid. Invalidations find it in its new
- * bucket from here on, before any translation for the new gpa is taken.
+ * bucket from here on, before any translation for the new gpa is taken. Returns true, and
+ * changes nothing, when another refresher made the cache valid for this range while we
+ * waited for refresh_lock: invalidating its fresh result would let two users of one cache
+ * undo each other's refreshes forever (the livelock tests/model found).
  */
-static void gpc_retarget(struct gpc *gpc, uint64_t gpa, uint32_t len)
+static bool gpc_retarget(struct gpc *gpc, uint64_t gpa, uint32_t len)
 {
 	struct guest_mem *mem = gpc->mem;
 
 	mutex_lock(&mem->registry_lock);
 	write_lock(&gpc->lock);
+	if (gpc_check(gpc, gpa, len)) {
+		rwlock_unlock(&gpc->lock);
+		mutex_unlock(&mem->registry_lock);
+		return true;
+	}
 	if (gpc->active)
 		registry_unlink(mem, gpc);
 	gpc->valid = false;
@@ -81,6 +89,7 @@ static void gpc_retarget(struct gpc *gpc, uint64_t gpa, uint32_t len)
 	registry_link(mem, gpc);
 	rwlock_unlock(&gpc->lock);
 	mutex_unlock(&mem->registry_lock);
+	return false;
 }
 
 int gpc_refresh(struct gpc *gpc, uint64_t gpa, uint32_t len)
@@ -94,7 +103,10 @@ int gpc_refresh(struct gpc *gpc, uint64_t gpa, uint32_t len)
 		return -EINVAL;
 
 	mutex_lock(&gpc->refresh_lock);
-	gpc_retarget(gpc, gpa, len);
+	if (gpc_retarget(gpc, gpa, len)) {
+		mutex_unlock(&gpc->refresh_lock);
+		return 0;
+	}
 	for (;;) {
 		/*
 		 * An invalidation that raised the count before we read the sequence may already

@@ -386,8 +386,12 @@ int guest_mem_is_private(struct guest_mem *mem, uint64_t gpa)
 	return ret;
 }
 
+static const struct lock_class invalidate_class = { "mem->invalidate_in_progress",
+						    LOCK_RANK_MEM_INVALIDATE };
+
 void guest_mem_invalidate_begin(struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
+	lockdep_enter(&mem->invalidate_in_progress, &invalidate_class);
 	atomic_fetch_add(&mem->invalidate_in_progress, 1);
 	mutex_lock(&mem->registry_lock);
 	gpc_registry_invalidate(mem, gpa, len);
@@ -402,6 +406,7 @@ void guest_mem_invalidate_end(struct guest_mem *mem, uint64_t gpa, uint64_t len)
 		mem->invalidate_hook(mem->invalidate_hook_arg, gpa, len, false);
 	atomic_fetch_add(&mem->invalidate_seq, 1);
 	atomic_fetch_sub(&mem->invalidate_in_progress, 1);
+	lockdep_leave(&mem->invalidate_in_progress);
 }
 
 /* Free the backing pages of [off, off+len) in region r; both mappings then read zeros. */

@@ -94,6 +94,16 @@ void lockdep_assert_none_held(const char *what)
 }
 #endif
 
+void lockdep__enter(const void *key, const struct lock_class *cls, const char *file, int line)
+{
+	lockdep_acquire(key, cls, file, line);
+}
+
+void lockdep__leave(const void *key)
+{
+	lockdep_release(key);
+}
+
 static void die_pthread(int err, const char *what)
 {
 	if (!err)

@@ -12,6 +12,9 @@
  *   LOCK_RANK_XEN            xen->lock: event-channel table and Xen domain state (a leaf for
  *                            everything Xen; never held while waiting for vCPUs)
  *   LOCK_RANK_CACHE_REFRESH  gpc->refresh_lock: serialises refreshes of one cache
+ *   LOCK_RANK_MEM_INVALIDATE mem->invalidate_in_progress, a pseudo-lock: refreshers wait for
+ *                            the count to drop while holding the ranks above, so whoever
+ *                            raises it must not wait for any of them (or for vCPUs)
  *   LOCK_RANK_MEM_LAYOUT     mem->layout_lock (rwlock): region table and page attributes
  *   LOCK_RANK_MEM_REGISTRY   mem->registry_lock: which caches cover which pages
  *   LOCK_RANK_CACHE          gpc->lock (rwlock): a cache's gpa, pointer, valid flag
@@ -30,6 +33,7 @@ enum lock_rank {
 	LOCK_RANK_VCPU = 20,
 	LOCK_RANK_XEN = 30,
 	LOCK_RANK_CACHE_REFRESH = 40,
+	LOCK_RANK_MEM_INVALIDATE = 45,
 	LOCK_RANK_MEM_LAYOUT = 50,
 	LOCK_RANK_MEM_REGISTRY = 60,
 	LOCK_RANK_CACHE = 70,
@@ -68,6 +72,15 @@ void rwlock__unlock(struct rwlock *l);
 #define read_lock(l) rwlock__read_lock(l, __FILE__, __LINE__)
 #define write_lock(l) rwlock__write_lock(l, __FILE__, __LINE__)
 #define rwlock_unlock(l) rwlock__unlock(l)
+
+/*
+ * Something that is not a mutex but that other threads wait on as if it were (a count they
+ * spin on): entering and leaving it is checked for order like taking and releasing a lock.
+ */
+void lockdep__enter(const void *key, const struct lock_class *cls, const char *file, int line);
+void lockdep__leave(const void *key);
+#define lockdep_enter(key, cls) lockdep__enter(key, cls, __FILE__, __LINE__)
+#define lockdep_leave(key) lockdep__leave(key)
 
 /* Lockdep: how many locks this thread holds (always 0 without -DLOCKDEP). */
 int lockdep_held_count(void);
