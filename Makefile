@@ -20,7 +20,7 @@ VARIANT_CFLAGS_asan    := -O1 -DLOCKDEP -fsanitize=address,undefined -fno-omit-f
 VARIANT_CFLAGS_tsan    := -O1 -DLOCKDEP -fsanitize=thread
 VARIANTS := release debug asan tsan
 
-.PHONY: all deps run test test-unit test-guest test-model test-nested bench fuzz clean \
+.PHONY: all deps run test test-unit test-guest test-model test-nested bench clean \
         format check-format guests
 .DEFAULT_GOAL := all
 
@@ -71,7 +71,7 @@ run: deps
 	./minivmm run --config configs/demo.ini
 
 test: deps
-	@$(MAKE) -s all unit-binaries $(BUILD)/asan/minivmm $(BUILD)/tsan/minivmm
+	@$(MAKE) -s all unit-binaries $(BUILD)/asan/minivmm $(BUILD)/tsan/minivmm fuzz
 	@bash tests/run-all.sh
 
 test-unit: unit-binaries
@@ -105,5 +105,7 @@ check-format:
 
 clean:
 	rm -rf $(BUILD) minivmm guest-kernel-tests/build
+
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test layer that can run on this host and prints one final line
 # "N passed, N failed" over all of them. Exit status is non-zero when anything failed.
-#   bash tests/run-all.sh [layer...]     layers: build unit guest cli model nested (default: all)
+#   bash tests/run-all.sh [layer...]     layers: build unit guest cli fuzz model nested (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -10,7 +10,7 @@ mkdir -p "$LOG_DIR"
 passed=0
 failed=0
 layers=("$@")
-[ ${#layers[@]} -eq 0 ] && layers=(build unit guest cli model nested)
+[ ${#layers[@]} -eq 0 ] && layers=(build unit guest cli fuzz model nested)
 
 count() { # count LAYER "N passed, N failed" line from a layer's output
 	local line p f
@@ -100,6 +100,13 @@ layer_cli() {
 	local log="$LOG_DIR/cli.log"
 	python3 tests/cli/test_cli.py 2>&1 | tee "$log"
 	count cli "$log"
+}
+
+layer_fuzz() {
+	echo "== fuzzing (libFuzzer, ASan+UBSan), ${FUZZ_SECONDS:-20} s per harness"
+	local log="$LOG_DIR/fuzz.log"
+	make -s fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-20}" FUZZ_JOBS=2 2>&1 | tee "$log"
+	count fuzz "$log"
 }
 
 layer_model() {

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <regex.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,74 @@ static int set_path(char *dst, const char *value, const char *base_dir, char *er
 	return 0;
 }
 
+/*
+ * Console patterns are user input compiled by glibc's regcomp(), which builds a tree whose
+ * size multiplies with every stacked or nested repetition: `x` followed by 24 `+` takes
+ * 12 GiB. Refuse what no smoke test needs before compiling: a repetition right after another,
+ * more than 3 nested quantified groups, intervals above 255; then compile to report syntax.
+ */
+static int pattern_check(const char *re, char *err, size_t err_len)
+{
+	int nesting[65] = { 0 }; /* per open group: deepest repetition nesting inside it */
+	int depth = 0;
+	bool prev_quant = false;
+	regex_t compiled;
+	int rc;
+
+	for (const char *p = re; *p; p++) {
+		bool quant = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+
+		if (*p == '\\' && p[1]) {
+			p++;
+			prev_quant = false;
+			continue;
+		}
+		if (quant && prev_quant) {
+			snprintf(err, err_len, "pattern '%s': a repetition directly after another",
+				 re);
+			return -1;
+		}
+		if (quant && p > re && p[-1] != ')' && nesting[depth] < 1)
+			nesting[depth] = 1; /* a repeated atom */
+		if (*p == '{') {
+			const char *q = p + 1;
+
+			for (; *q && *q != '}'; q++) {
+				if (*q >= '0' && *q <= '9' && strtol(q, NULL, 10) > 255) {
+					snprintf(err, err_len,
+						 "pattern '%s': interval bound above 255", re);
+					return -1;
+				}
+			}
+			p = *q ? q : p;
+		} else if (*p == '(' && depth < 64) {
+			nesting[++depth] = 0;
+		} else if (*p == ')' && depth > 0) {
+			int inner = nesting[depth--];
+
+			if (p[1] == '*' || p[1] == '+' || p[1] == '?' || p[1] == '{')
+				inner++;
+			if (inner > nesting[depth])
+				nesting[depth] = inner;
+		}
+		prev_quant = quant;
+	}
+	if (nesting[0] > 3) {
+		snprintf(err, err_len, "pattern '%s': repetitions nested more than 3 deep", re);
+		return -1;
+	}
+	rc = regcomp(&compiled, re, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		char why[128];
+
+		regerror(rc, &compiled, why, sizeof(why));
+		snprintf(err, err_len, "pattern '%s': %s", re, why);
+		return -1;
+	}
+	regfree(&compiled);
+	return 0;
+}
+
 struct config_key {
 	const char *section;
 	const char *key;
@@ -261,6 +330,8 @@ int config_set(struct vm_config *cfg, const char *section, const char *key, cons
 				 CONFIG_PATTERN_MAX - 1);
 			return -1;
 		}
+		if (pattern_check(value, err, err_len))
+			return -1;
 		strcpy(list[(*n)++], value);
 	} else if (!strcmp(key, "expect-exit")) {
 		if (parse_bool(value, &cfg->expect_exit))

@@ -91,14 +91,19 @@ static void write_all(int fd, const uint8_t *buf, size_t len)
 	}
 }
 
-/* Match the current (possibly partial) line. Caller holds con->lock. */
-static void console_match_line(struct console *con)
+/*
+ * Match the current line. A partial line (no newline yet: a prompt, or output still coming)
+ * is matched with REG_NOTEOL so that `$` only matches where a line really ends.
+ * Caller holds con->lock.
+ */
+static void console_match_line(struct console *con, bool complete)
 {
+	int eflags = complete ? 0 : REG_NOTEOL;
 	char why[128];
 
 	con->line[con->line_len] = '\0';
 	for (int i = 0; i < con->nr_fail_on && !con->failed; i++) {
-		if (regexec(&con->fail_on[i].re, con->line, 0, NULL, 0) == 0) {
+		if (regexec(&con->fail_on[i].re, con->line, 0, NULL, eflags) == 0) {
 			con->failed = &con->fail_on[i];
 			con->fail_on[i].matched = true;
 			con->fail_on[i].matched_ns = mono_ns() - con->start_ns;
@@ -110,7 +115,7 @@ static void console_match_line(struct console *con)
 	for (int i = 0; i < con->nr_expect; i++) {
 		struct console_pattern *p = &con->expect[i];
 
-		if (p->matched || regexec(&p->re, con->line, 0, NULL, 0))
+		if (p->matched || regexec(&p->re, con->line, 0, NULL, eflags))
 			continue;
 		p->matched = true;
 		p->matched_ns = mono_ns() - con->start_ns;
@@ -122,13 +127,32 @@ static void console_match_line(struct console *con)
 		vm_request_stop(con->vm, VM_EXIT_OK, "every --expect pattern matched");
 }
 
+/*
+ * Complete lines are matched as they end. Matching a partial line after every byte would cost
+ * O(line length) per byte (the UART delivers one byte per exit), so a partial line is matched
+ * at most every CONSOLE_PARTIAL_NS here, and by console_poll() from the main loop, which
+ * catches a prompt that is the last thing the guest printed.
+ */
+#define CONSOLE_PARTIAL_NS 10000000ull
+
+static void console_match_partial(struct console *con, uint64_t now)
+{
+	if (!con->line_len || con->partial_matched_len == con->line_len)
+		return;
+	console_match_line(con, false);
+	con->partial_matched_len = con->line_len;
+	con->partial_ns = now;
+}
+
 void console_output(struct console *con, const uint8_t *buf, size_t len)
 {
 	bool matching;
+	uint64_t now;
 
 	mutex_lock(&con->lock);
+	now = mono_ns();
 	if (!con->bytes && len)
-		con->first_byte_ns = mono_ns() - con->start_ns;
+		con->first_byte_ns = now - con->start_ns;
 	con->bytes += len;
 	write_all(con->out_fd, buf, len);
 	if (con->log_fd >= 0)
@@ -138,17 +162,36 @@ void console_output(struct console *con, const uint8_t *buf, size_t len)
 		char c = (char)buf[i];
 
 		if (c == '\n' || con->line_len == CONSOLE_LINE_MAX) {
-			console_match_line(con);
+			console_match_line(con, c == '\n');
 			con->line_len = 0;
+			con->partial_matched_len = 0;
 			if (c == '\n')
 				continue;
 		}
 		if (c != '\r' && c != '\0')
 			con->line[con->line_len++] = c;
 	}
-	if (matching && con->line_len)
-		console_match_line(con); /* a prompt that ends without a newline */
+	if (matching && now - con->partial_ns >= CONSOLE_PARTIAL_NS)
+		console_match_partial(con, now);
 	mutex_unlock(&con->lock);
+}
+
+void console_poll(struct console *con)
+{
+	mutex_lock(&con->lock);
+	if (con->nr_expect || con->nr_fail_on)
+		console_match_partial(con, mono_ns());
+	mutex_unlock(&con->lock);
+}
+
+bool console_watching(struct console *con)
+{
+	bool watching;
+
+	mutex_lock(&con->lock);
+	watching = (con->nr_fail_on && !con->failed) || con->nr_matched < con->nr_expect;
+	mutex_unlock(&con->lock);
+	return watching;
 }
 
 bool console_all_expected(struct console *con)

@@ -39,6 +39,8 @@ struct console {
 	const struct console_pattern *failed; /* the fail-on pattern that matched */
 	char line[CONSOLE_LINE_MAX + 1];
 	size_t line_len;
+	size_t partial_matched_len; /* line_len when the partial line was last matched */
+	uint64_t partial_ns;
 	uint64_t bytes;
 	uint64_t first_byte_ns;
 	uint64_t start_ns;
@@ -50,5 +52,11 @@ void console_destroy(struct console *con);
 /* Guest output: write it out, log it, match it. Stops the VM on fail-on or when done. */
 void console_output(struct console *con, const uint8_t *buf, size_t len);
 bool console_all_expected(struct console *con);
+/* Match the pending partial line now (the main loop calls this every CONSOLE_POLL_MS). */
+void console_poll(struct console *con);
+/* Are patterns still waiting to match? */
+bool console_watching(struct console *con);
+
+#define CONSOLE_POLL_MS 50
 
 #endif

@@ -203,7 +203,18 @@ enum loop_tag {
 	TAG_STOP,
 	TAG_SIGNAL,
 	TAG_TIMEOUT,
+	TAG_CONSOLE_POLL,
 };
+
+static void loop_console_poll(struct io_uring *ring, struct __kernel_timespec *ts)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	ts->tv_sec = 0;
+	ts->tv_nsec = CONSOLE_POLL_MS * 1000000ll;
+	io_uring_prep_timeout(sqe, ts, 0, 0);
+	io_uring_sqe_set_data64(sqe, TAG_CONSOLE_POLL);
+}
 
 static void loop_poll(struct io_uring *ring, int fd, enum loop_tag tag)
 {
@@ -216,7 +227,7 @@ static void loop_poll(struct io_uring *ring, int fd, enum loop_tag tag)
 static void vm_main_loop(struct vm *vm, int sig_fd)
 {
 	struct terminal con = { 0 };
-	struct __kernel_timespec timeout = { 0 };
+	struct __kernel_timespec timeout = { 0 }, poll_interval = { 0 };
 	struct io_uring ring;
 	bool stdin_open = true;
 	int err;
@@ -238,6 +249,8 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 		io_uring_prep_timeout(sqe, &timeout, 0, 0);
 		io_uring_sqe_set_data64(sqe, TAG_TIMEOUT);
 	}
+	if (console_watching(&vm->console))
+		loop_console_poll(&ring, &poll_interval);
 
 	while (!atomic_load(&vm->stopping)) {
 		struct io_uring_cqe *cqe;
@@ -288,6 +301,11 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 			vm_request_stop(vm, VM_EXIT_TIMEOUT, why);
 			break;
 		}
+		case TAG_CONSOLE_POLL:
+			console_poll(&vm->console);
+			if (console_watching(&vm->console))
+				loop_console_poll(&ring, &poll_interval);
+			break;
 		case TAG_STOP:
 		default:
 			break;

@@ -191,6 +191,11 @@ int bzimage_load(struct guest_mem *mem, const struct boot_image *img, struct boo
 				"%llu",
 				(ull)hdr.syssize * 16, (ull)kernel_size);
 
+	if (kernel_size <= ENTRY_64_OFFSET)
+		return bz_error(img,
+				"kernel of %llu bytes ends before its 64-bit entry at offset %#x",
+				(ull)kernel_size, ENTRY_64_OFFSET);
+
 	/* init_size is what the kernel needs from its load address to decompress in place */
 	need = hdr.init_size > kernel_size ? hdr.init_size : kernel_size;
 	addr = hdr.pref_address;

@@ -81,7 +81,8 @@ def usage_errors_exit_2():
         (["run", "--kernel", write("empty", "")], "file is empty"),
         (["run", "--kernel", os.path.join(ROOT, "README.md")], "neither an ELF"),
         (["run", "--kernel", f"{G}/hello.elf", "--memory", "100T"], "more than this host has"),
-        (["run", "--kernel", f"{G}/hello.elf", "--expect", "(unclosed"], "--expect '(unclosed'"),
+        (["run", "--kernel", f"{G}/hello.elf", "--expect", "(unclosed"], "pattern '(unclosed'"),
+        (["run", "--kernel", f"{G}/hello.elf", "--expect", "x" + "+" * 24], "directly after"),
         (["frobnicate"], "unknown command"),
     ]
     for args, msg in cases:

@@ -59,7 +59,7 @@ static void feed_in_chunks(struct console *con, const char *text, size_t chunk)
 
 static void test_match_across_every_chunk_size(void **state)
 {
-	static const char *const expect[] = { "Linux version [0-9]+\\.[0-9]+", "login:$" };
+	static const char *const expect[] = { "Linux version [0-9]+\\.[0-9]+", "box login:" };
 	const char *text = "booting...\r\nLinux version 6.1 (debian)\r\nwelcome\r\nbox login:";
 
 	(void)state;
@@ -67,12 +67,30 @@ static void test_match_across_every_chunk_size(void **state)
 		struct fixture *f = fixture_new(expect, 2, NULL, 0, false);
 
 		feed_in_chunks(&f->con, text, chunk);
+		console_poll(&f->con); /* the main loop's periodic look at a trailing prompt */
 		assert_true(f->con.expect[0].matched);
 		assert_true(f->con.expect[1].matched); /* a prompt: partial line, no newline */
 		assert_true(console_all_expected(&f->con));
 		assert_false(atomic_load(&f->vm.stopping));
 		fixture_free(f);
 	}
+}
+
+/* `$` matches only where a line really ends, never at the end of a partial line (fuzz_console). */
+static void test_dollar_needs_a_line_end(void **state)
+{
+	static const char *const expect[] = { "^hello$" };
+	static const char *const fail_on[] = { "^FAIL$" };
+	struct fixture *f = fixture_new(expect, 1, fail_on, 1, false);
+
+	(void)state;
+	feed_in_chunks(&f->con, "FAILURES: 0\nhello world\n", 1);
+	console_poll(&f->con);
+	assert_false(atomic_load(&f->vm.stopping));
+	assert_false(f->con.expect[0].matched);
+	feed_in_chunks(&f->con, "hello\n", 1);
+	assert_true(f->con.expect[0].matched);
+	fixture_free(f);
 }
 
 static void test_pattern_does_not_span_lines(void **state)
@@ -152,6 +170,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match_across_every_chunk_size),
+		cmocka_unit_test(test_dollar_needs_a_line_end),
 		cmocka_unit_test(test_pattern_does_not_span_lines),
 		cmocka_unit_test(test_fail_on_stops_with_status_4),
 		cmocka_unit_test(test_expect_exit_stops_when_all_matched),

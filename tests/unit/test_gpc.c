@@ -319,7 +319,9 @@ static void test_refresh_waits_for_invalidation(void **state)
 	pthread_create(&t, NULL, early_refresher, &e);
 	usleep(50000);
 	assert_int_equal(atomic_load(&e.refreshed), 0);
+	read_lock(&gpc.lock);
 	assert_false(gpc.valid);
+	rwlock_unlock(&gpc.lock);
 	guest_mem_invalidate_end(mem, 0x70000, PAGE);
 	pthread_join(t, NULL);
 	assert_int_equal(atomic_load(&e.refreshed), 1);

@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Regenerates the seed corpora of tests/fuzz/corpus/<harness>/ (small, valid and near-valid).
+
+    python3 tests/fuzz/gen_corpus.py        (from the repository root, after `make guests`)
+
+ELF seeds come from guest-kernel-tests/build/*.elf (whole, truncated, and with one field
+broken each); bzImage seeds are synthetic images with a real setup header; config seeds are
+the INI files of configs/ plus broken variants and config_set() field tuples; device seeds
+are operation lists in fuzz_devices.c's encoding. Every seed stays under 64 KiB and the whole
+corpus under 1 MiB (checked at the end). Seeds are written only when their content changes.
+"""
+import glob
+import os
+import struct
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT = os.path.join(ROOT, "tests", "fuzz", "corpus")
+SEED_MAX = 64 * 1024
+CORPUS_MAX = 1024 * 1024
+
+written = {}
+
+
+def seed(harness, name, data):
+    if isinstance(data, str):
+        data = data.encode()
+    assert len(data) < SEED_MAX, (harness, name, len(data))
+    d = os.path.join(OUT, harness)
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, name)
+    if not os.path.exists(path) or open(path, "rb").read() != data:
+        with open(path, "wb") as f:
+            f.write(data)
+    written.setdefault(harness, set()).add(name)
+
+
+def trailer(cpus=1, initrd_64k=0, protocol=0):
+    """fuzz_boot_params(): "MV" cpus initrd flags (protocol 0 auto, 1 linux64, 2 pvh)."""
+    return b"MV" + bytes([cpus & 0xFF, initrd_64k, protocol])
+
+
+# ---- fuzz_config -----------------------------------------------------------------------------
+
+def config_seeds():
+    h = "fuzz_config"
+    for path in sorted(glob.glob(os.path.join(ROOT, "configs", "**", "*.ini"), recursive=True)):
+        rel = os.path.relpath(path, os.path.join(ROOT, "configs")).replace(os.sep, "-")
+        seed(h, "ini-" + rel, open(path, "rb").read())
+    full = """[machine]
+cpus = 4
+log-level = debug
+stats = json
+stats-file = stats.json
+
+[memory]
+size = 512MiB
+backing = anonymous
+hugepages = 2M
+
+[boot]
+kernel = /boot/vmlinuz
+initrd = initrd.img
+cmdline = console=ttyS0 root=/dev/vda rw
+protocol = linux64
+
+[test]
+timeout = 60
+expect = ^login:
+expect = hello (world|there)
+fail-on = Kernel panic
+expect-exit = yes
+console-log = console.log
+exit-status = 3
+"""
+    seed(h, "ini-all-keys", full)
+    seed(h, "ini-unknown-key", "[machine]\ncpus = 2\nvcpus = 4\n")
+    seed(h, "ini-unknown-section", "[network]\ntap = tap0\n")
+    seed(h, "ini-duplicate-key", "[memory]\nsize = 1G\nsize = 2G\n")
+    seed(h, "ini-duplicate-section", "[boot]\nkernel = a\n[machine]\ncpus=1\n[boot]\ninitrd = b\n")
+    seed(h, "ini-bad-numbers",
+         "[machine]\ncpus = 0\n[memory]\nsize = 18446744073709551615T\n[test]\ntimeout = -1\n")
+    seed(h, "ini-absurd-size", "[memory]\nsize = 99999999G\n[machine]\ncpus = 257\n")
+    seed(h, "ini-syntax-error", "[machine\ncpus 4\n= value\n")
+    seed(h, "ini-no-section", "cpus = 2\n")
+    seed(h, "ini-comments", "; comment\n# another\n[boot] ; trailing\ncmdline = a=b ; c\n")
+    seed(h, "ini-long-cmdline", "[boot]\ncmdline = " + "x" * 4200 + "\n")
+    seed(h, "ini-long-path", "[boot]\nkernel = " + "d/" * 2100 + "k\n")
+    seed(h, "ini-too-many-patterns", "[test]\n" + "expect = p\n" * 17)
+    seed(h, "ini-empty-values", "[boot]\nkernel =\ninitrd = \n[test]\nexpect =\n")
+    seed(h, "ini-cmdline-joined", "[boot]\n" + "cmdline = " + "y" * 150 + "\n" +
+         "  cmdline = z=1\n\tcmdline = w=2\n")
+    seed(h, "ini-cmdline-joined-too-long", "[boot]\n" + ("cmdline = " + "y" * 180 + "\n") * 24)
+    seed(h, "ini-indented", "  [machine]\n\tcpus = 2\n   log-level = info\n")
+    seed(h, "ini-root-dir-path", "[boot]\nkernel = vmlinux\ninitrd = /abs/initrd\n")
+    # config_set() tuples: section NUL key NUL value NUL base_dir (last byte: error buffer size)
+    seed(h, "set-size", b"memory\0size\0" + b"512M\0/base\x40")
+    seed(h, "set-size-kib", b"memory\0size\0" + b"4096KiB\0\0\x08")
+    seed(h, "set-cpus-hex", b"machine\0cpus\0" + b"0x10\0\0\x10")
+    seed(h, "set-kernel-relative", b"boot\0kernel\0" + b"vmlinux\0/some/dir\0\x7f")
+    seed(h, "set-unknown", b"machine\0nope\0x\0\0\x00")
+    seed(h, "set-stats", b"machine\0stats\0" + b"on\0\0\x03")
+    seed(h, "set-expect", b"test\0expect\0" + b"^ok [0-9]+$\0\0\x20")
+    seed(h, "size-overflow", "17179869184T")
+    seed(h, "size-bytes", "1048576B")
+
+
+# ---- fuzz_elf --------------------------------------------------------------------------------
+
+def elf_phdrs(data):
+    """(offset of the program header table, entry size, count) of an ELF64 image."""
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    return phoff, phentsize, phnum
+
+
+def phdr_field(data, index, fmt, field_off, value):
+    phoff, phentsize, _ = elf_phdrs(data)
+    struct.pack_into(fmt, data, phoff + index * phentsize + field_off, value)
+
+
+def find_phdr(data, p_type):
+    phoff, phentsize, phnum = elf_phdrs(data)
+    for i in range(phnum):
+        if struct.unpack_from("<I", data, phoff + i * phentsize)[0] == p_type:
+            return i
+    return None
+
+
+def mini_elf(elf32=False, paddr=0x100000, entry=None, note_desc=None, bss=0x1000):
+    """A minimal PVH kernel: one PT_LOAD of code + one PT_NOTE with XEN_ELFNOTE_PHYS32_ENTRY."""
+    entry = paddr if entry is None else entry
+    code = b"\xf4" * 16  # hlt
+    desc = note_desc if note_desc is not None else struct.pack("<I", entry)
+    note = struct.pack("<III", 4, len(desc), 18) + b"Xen\0" + desc
+    note += b"\0" * (-len(note) % 4)
+    if elf32:
+        ehsize, phentsize = 52, 32
+    else:
+        ehsize, phentsize = 64, 56
+    phoff = ehsize
+    note_off = phoff + 2 * phentsize
+    code_off = note_off + len(note)
+    if elf32:
+        ident = b"\x7fELF\x01\x01\x01" + b"\0" * 9
+        eh = ident + struct.pack("<HHIIIIIHHHHHH", 2, 3, 1, entry, phoff, 0, 0, ehsize,
+                                 phentsize, 2, 40, 0, 0)
+        ph_load = struct.pack("<IIIIIIII", 1, code_off, paddr, paddr, len(code),
+                              len(code) + bss, 5, 0x1000)
+        ph_note = struct.pack("<IIIIIIII", 4, note_off, 0, 0, len(note), len(note), 4, 4)
+    else:
+        ident = b"\x7fELF\x02\x01\x01" + b"\0" * 9
+        eh = ident + struct.pack("<HHIQQQIHHHHHH", 2, 0x3E, 1, entry, phoff, 0, 0, ehsize,
+                                 phentsize, 2, 64, 0, 0)
+        ph_load = struct.pack("<IIQQQQQQ", 1, 5, code_off, paddr, paddr, len(code),
+                              len(code) + bss, 0x1000)
+        ph_note = struct.pack("<IIQQQQQQ", 4, 4, note_off, 0, 0, len(note), len(note), 4)
+    return eh + ph_load + ph_note + note + code
+
+
+def elf_seeds():
+    h = "fuzz_elf"
+    elves = sorted(glob.glob(os.path.join(ROOT, "guest-kernel-tests", "build", "*.elf")))
+    if not elves:
+        sys.exit("gen_corpus.py: no guest-kernel-tests/build/*.elf: run make guests first")
+    hello = next((e for e in elves if os.path.basename(e) == "hello.elf"), elves[0])
+    for e in elves:
+        data = open(e, "rb").read()
+        if len(data) < SEED_MAX and os.path.basename(e) in ("hello.elf", "smp.elf"):
+            seed(h, "guest-" + os.path.basename(e), data)
+    base = bytearray(open(hello, "rb").read())
+    seed(h, "hello-initrd-4cpu", bytes(base) + trailer(cpus=4, initrd_64k=16))
+    seed(h, "hello-truncated-4k", bytes(base[:4096]))
+    seed(h, "hello-truncated-note", bytes(base[:0x1010]))
+    seed(h, "hello-header-only", bytes(base[:64]))
+    load = find_phdr(base, 1)
+    note = find_phdr(base, 4)
+    if load is not None:
+        m = bytearray(base)
+        phdr_field(m, load, "<Q", 24, 0x80000)  # p_paddr below 1 MiB
+        seed(h, "hello-low-paddr", bytes(m))
+        m = bytearray(base)
+        phdr_field(m, load, "<Q", 24, 32 << 20)  # onto the private page
+        seed(h, "hello-private-paddr", bytes(m))
+        m = bytearray(base)
+        phdr_field(m, load, "<Q", 32, 0xFFFFFFFFFFFFF000)  # p_filesz huge
+        seed(h, "hello-filesz-huge", bytes(m))
+        m = bytearray(base)
+        phdr_field(m, load, "<Q", 40, 1 << 40)  # p_memsz past RAM
+        seed(h, "hello-memsz-huge", bytes(m))
+    if note is not None:
+        m = bytearray(base)
+        phdr_field(m, note, "<Q", 8, len(base) - 8)  # PT_NOTE past the end
+        seed(h, "hello-note-past-end", bytes(m))
+    seed(h, "mini64", mini_elf())
+    seed(h, "mini32", mini_elf(elf32=True))
+    seed(h, "mini64-high", mini_elf(paddr=1 << 32, entry=0x100000))
+    seed(h, "mini64-entry-outside", mini_elf(entry=0x200000))
+    seed(h, "mini64-desc8", mini_elf(note_desc=struct.pack("<Q", 0x100000)))
+    seed(h, "mini64-desc-bad", mini_elf(note_desc=b"\x00\x00\x10\x00\x00\x00"))
+    seed(h, "mini64-initrd-big", mini_elf(paddr=60 << 20) + trailer(cpus=255, initrd_64k=255))
+    seed(h, "mini64-pvh-256cpu", mini_elf() + trailer(cpus=0, protocol=2))
+    seed(h, "mini64-linux64", mini_elf() + trailer(protocol=1))
+    seed(h, "mini64-below-1m", mini_elf(paddr=0x80000))
+
+
+# ---- fuzz_bzimage ----------------------------------------------------------------------------
+
+def bzimage(setup_sects=1, version=0x020F, xloadflags=0x3, relocatable=1,
+            align=0x200000, pref=0x1000000, init_size=0x20000, kernel_len=4096,
+            syssize=None, jump=0x66, cmdline_size=0x7FF, initrd_max=0x7FFFFFFF):
+    setup = bytearray(((setup_sects or 4) + 1) * 512)
+    kernel = bytes((i * 7 + 3) & 0xFF for i in range(kernel_len))
+    struct.pack_into("<B", setup, 0x1F1, setup_sects)
+    struct.pack_into("<I", setup, 0x1F4, (kernel_len + 15) // 16 if syssize is None else syssize)
+    struct.pack_into("<H", setup, 0x1FE, 0xAA55)
+    struct.pack_into("<BB", setup, 0x200, 0xEB, jump)
+    setup[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", setup, 0x206, version)
+    struct.pack_into("<B", setup, 0x211, 0x01)  # LOADED_HIGH
+    struct.pack_into("<I", setup, 0x214, 0x100000)  # code32_start
+    struct.pack_into("<I", setup, 0x22C, initrd_max)
+    struct.pack_into("<I", setup, 0x230, align)
+    struct.pack_into("<B", setup, 0x234, relocatable)
+    struct.pack_into("<H", setup, 0x236, xloadflags)
+    struct.pack_into("<I", setup, 0x238, cmdline_size)
+    struct.pack_into("<Q", setup, 0x258, pref)
+    struct.pack_into("<I", setup, 0x260, init_size)
+    return bytes(setup) + kernel
+
+
+def bzimage_seeds():
+    h = "fuzz_bzimage"
+    seed(h, "bz-valid", bzimage())
+    seed(h, "bz-valid-initrd-2cpu", bzimage() + trailer(cpus=2, initrd_64k=8))
+    seed(h, "bz-valid-setup-sects-0", bzimage(setup_sects=0))
+    seed(h, "bz-pref-out-of-ram", bzimage(pref=0x80000000))
+    seed(h, "bz-not-relocatable", bzimage(pref=0x80000000, relocatable=0))
+    seed(h, "bz-bad-alignment", bzimage(pref=0x80000000, align=0x3000))
+    seed(h, "bz-old-protocol", bzimage(version=0x020A))
+    seed(h, "bz-no-64bit-entry", bzimage(xloadflags=0))
+    seed(h, "bz-syssize-too-big", bzimage(syssize=0x100000))
+    seed(h, "bz-init-size-huge", bzimage(init_size=0xF0000000))
+    seed(h, "bz-tiny-kernel", bzimage(kernel_len=16))
+    seed(h, "bz-short-header", bzimage(jump=0))
+    seed(h, "bz-cmdline-size-0", bzimage(cmdline_size=0))
+    seed(h, "bz-initrd-max-low", bzimage(initrd_max=0x1FFFFF) + trailer(initrd_64k=64))
+    seed(h, "bz-truncated-header", bzimage()[:0x210])
+    seed(h, "bz-truncated-setup", bzimage()[:600])
+    seed(h, "bz-pvh-requested", bzimage() + trailer(protocol=2))
+
+
+# ---- fuzz_devices ----------------------------------------------------------------------------
+
+OP_PIO_WRITE, OP_PIO_READ, OP_MEM_WRITE, OP_TESTDEV, OP_SERIAL_INPUT, OP_BUS, OP_MMIO, \
+    OP_PIO_RAW = range(8)
+DEV_SERIAL, DEV_TESTDEV, DEV_I8042, DEV_EXIT, DEV_ACPI = range(5)
+TD_DISCARD, TD_PRIVATE, TD_SHARED, TD_CACHE_WRITE, TD_CACHE_READ, TD_MEM_READ = range(1, 7)
+REL, PAGE, ALIGN8 = 1, 2, 4  # OP_TESTDEV flags
+
+
+def op(kind, flags=0):
+    return bytes([kind | (flags << 3)])
+
+
+def outp(dev, off, value, width=1):
+    return op(OP_PIO_WRITE) + bytes([dev | (off << 3), width - 1]) + struct.pack("<Q", value)
+
+
+def inp(dev, off, width=1):
+    return op(OP_PIO_READ) + bytes([dev | (off << 3), width - 1])
+
+
+def testdev(cmd, gpa, length=0, value=0, req=0x1000, flags=0):
+    return (op(OP_TESTDEV, flags) + struct.pack("<IB", req, cmd) +
+            struct.pack("<QQQ", gpa, length, value))
+
+
+def device_seeds():
+    h = "fuzz_devices"
+    memfd, anon = b"\x00", b"\x01"
+    uart = b"".join(outp(DEV_SERIAL, 0, c) for c in b"hello\n")
+    uart += outp(DEV_SERIAL, 3, 0x80) + outp(DEV_SERIAL, 0, 1) + outp(DEV_SERIAL, 1, 0)
+    uart += inp(DEV_SERIAL, 0) + inp(DEV_SERIAL, 1) + outp(DEV_SERIAL, 3, 0x03)
+    uart += outp(DEV_SERIAL, 1, 0x03) + inp(DEV_SERIAL, 2) + outp(DEV_SERIAL, 2, 0xC7)
+    uart += op(OP_SERIAL_INPUT) + b"\x05input" + inp(DEV_SERIAL, 5) + inp(DEV_SERIAL, 0)
+    uart += inp(DEV_SERIAL, 2) + outp(DEV_SERIAL, 4, 0x10) + outp(DEV_SERIAL, 0, 0x41)
+    uart += inp(DEV_SERIAL, 6) + outp(DEV_SERIAL, 7, 0x5A) + inp(DEV_SERIAL, 7)
+    uart += outp(DEV_SERIAL, 0, 0x4142, width=2) + inp(DEV_SERIAL, 5, width=4)
+    seed(h, "uart", memfd + uart)
+    seed(h, "uart-flood", anon + op(OP_SERIAL_INPUT, 1) + bytes([255]) + b"z" * 255 +
+         inp(DEV_SERIAL, 5) + outp(DEV_SERIAL, 2, 0x02) + inp(DEV_SERIAL, 5))
+    td = testdev(TD_CACHE_WRITE, 0x2000, value=0x1122334455667788)
+    td += testdev(TD_CACHE_READ, 0x2000) + testdev(TD_MEM_READ, 0x2000)
+    td += testdev(TD_DISCARD, 0x2000, 0x1000) + testdev(TD_CACHE_READ, 0x2000)
+    td += testdev(TD_PRIVATE, 0x2000, 0x1000) + testdev(TD_CACHE_READ, 0x2000)
+    td += testdev(TD_MEM_READ, 0x2000) + testdev(TD_SHARED, 0x2000, 0x1000)
+    td += testdev(TD_CACHE_WRITE, 0x2008, value=7) + testdev(TD_CACHE_READ, 0x2008)
+    td += testdev(TD_CACHE_READ, (1 << 32) + 0x10) + testdev(TD_DISCARD, 1 << 32, 0x2000)
+    td += testdev(TD_PRIVATE, 0x1000, 0x1000)  # the request's own page
+    td += testdev(9, 0) + testdev(TD_CACHE_READ, 0x2001) + testdev(TD_DISCARD, 0x2000, 1)
+    td += testdev(TD_DISCARD, 0x100000 + 0x10000, 0x1000)  # past the 1 MiB region
+    td += testdev(TD_CACHE_READ, 0x40000)  # the hole
+    seed(h, "testdev", memfd + td)
+    seed(h, "testdev-anon", anon + td)
+    rel = testdev(TD_CACHE_WRITE, (1 << 60) | 0x10, value=3, req=5, flags=REL | ALIGN8)
+    rel += testdev(TD_PRIVATE, (1 << 60) | 0x3000, 0x1000, req=5, flags=REL | PAGE)
+    rel += testdev(TD_CACHE_READ, (1 << 60) | 0x10, req=5, flags=REL | ALIGN8)
+    rel += testdev(TD_SHARED, (1 << 60) | 0x3000, 0x1000, req=5, flags=REL | PAGE)
+    rel += testdev(TD_CACHE_READ, (3 << 60) | 0x18, req=5, flags=REL | ALIGN8)
+    rel += testdev(TD_CACHE_WRITE, (2 << 60) | 0x500000, value=9, req=5, flags=REL | ALIGN8)
+    rel += testdev(TD_DISCARD, 2 << 60, 0x800000, req=5, flags=REL | PAGE)  # 2048 pages
+    rel += testdev(TD_CACHE_READ, (2 << 60) | 0x500000, req=5, flags=REL | ALIGN8)
+    seed(h, "testdev-relative", memfd + rel)
+    raw = op(OP_MEM_WRITE) + struct.pack("<I", 0x3000) + bytes([32])
+    raw += struct.pack("<IiQQQ", TD_MEM_READ, 0, 0x3000, 0, 0)
+    raw += outp(DEV_TESTDEV, 0, 0x3000, width=4) + inp(DEV_TESTDEV, 4, width=4)
+    raw += outp(DEV_TESTDEV, 0, 0x3000, width=2) + outp(DEV_TESTDEV, 0, 0x3004, width=4)
+    seed(h, "testdev-by-port", anon + raw)
+    stop = outp(DEV_EXIT, 0, 0x2A, width=4) + outp(DEV_EXIT, 0, 1, width=8)
+    stop += outp(DEV_I8042, 4, 0xFE) + inp(DEV_I8042, 0) + inp(DEV_I8042, 4)
+    stop += outp(DEV_ACPI, 0, (5 << 2) | 0x20) + outp(DEV_ACPI, 0, (3 << 2) | 0x20)
+    stop += outp(DEV_ACPI, 2, 1) + inp(DEV_ACPI, 1) + inp(DEV_ACPI, 0, width=8)
+    seed(h, "stop-ports", memfd + stop)
+    bus = op(OP_BUS) + struct.pack("<QQ", 0x1000, 0x100)
+    bus += op(OP_BUS) + struct.pack("<QQ", 0x10FF, 0x10)
+    bus += op(OP_BUS) + struct.pack("<QQ", 0xFFFFFFFFFFFFFF00, 0x100)
+    bus += op(OP_BUS) + struct.pack("<QQ", 0xFFFFFFFFFFFFFF00, 0xFF)
+    bus += op(OP_BUS, 1) + struct.pack("<QQ", 0x10FF, 3)
+    bus += op(OP_BUS, 1 | 4) + struct.pack("<QQ", 0x1100, 7)
+    bus += op(OP_BUS, 2) + struct.pack("<QQ", 0x10, 0x8)
+    bus += op(OP_MMIO) + struct.pack("<Q", 0xD0000000) + b"\x03" + struct.pack("<Q", 0)
+    bus += op(OP_MMIO, 1) + struct.pack("<Q", 0xFEC00000) + b"\x07" + struct.pack("<Q", 1)
+    seed(h, "io-bus", memfd + bus)
+    raw_ports = b"".join(op(OP_PIO_RAW, 1) + struct.pack("<HB", p, 0) + struct.pack("<Q", 0xFF)
+                         for p in (0x3F8, 0x3FF, 0x400, 0xE0, 0xEF, 0xF0, 0x60, 0x64, 0x65,
+                                   0xF4, 0xF7, 0x600, 0x603, 0xFFFF))
+    raw_ports += op(OP_PIO_RAW) + struct.pack("<HB", 0x3F8, 7) + struct.pack("<Q", 0)
+    seed(h, "raw-ports", anon + raw_ports)
+
+
+# ---- fuzz_console ----------------------------------------------------------------------------
+
+def console_seeds():
+    h = "fuzz_console"
+    # pattern lines ("!" fail-on, "+" expect-exit) NUL guest output
+    seed(h, "hello", b"hello from minivmm guest\n!EXCEPTION|PANIC\0"
+         b"minivmm guest-kernel-test\r\nhello from minivmm guest\n")
+    seed(h, "anchored-line", b"^ok [0-9]+$\n+\0boot\nok 17\n")
+    seed(h, "fail-on", b"done\n!Kernel panic\0[    0.1] Kernel panic - not syncing\ndone\n")
+    seed(h, "expect-exit", b"+\none\ntwo\n^three\0one two\nthree\nfour\n")
+    seed(h, "prompt", b"login: \0\r\nbuildroot login: ")
+    seed(h, "bad-regex", b"(unclosed\n!x{2,1}\0output\n")
+    seed(h, "long-line", b"x{3}y\n!z$\0" + b"ab" * 1000 + b"xxxy")
+    seed(h, "control-bytes", b"a.b\n!\x01\0a\0b\ra\x01b\n")
+    seed(h, "many-patterns", b"".join(b"p%d\n" % i for i in range(17)) +
+         b"".join(b"!f%d$\n" % i for i in range(17)) + b"\0p1 p2\np16\nf3\n")
+
+
+def main():
+    config_seeds()
+    console_seeds()
+    elf_seeds()
+    if os.path.exists(os.path.join(ROOT, "arch", "x86", "bzimage.c")):
+        bzimage_seeds()
+    device_seeds()
+    total = 0
+    for harness, names in sorted(written.items()):
+        d = os.path.join(OUT, harness)
+        for stale in set(os.listdir(d)) - names:
+            os.remove(os.path.join(d, stale))
+        size = sum(os.path.getsize(os.path.join(d, n)) for n in names)
+        total += size
+        print("%-14s %3d seeds, %7d bytes" % (harness, len(names), size))
+    print("total %d bytes" % total)
+    assert total < CORPUS_MAX, "corpus over 1 MiB"
+
+
+if __name__ == "__main__":
+    main()
