@@ -66,7 +66,13 @@ unit-binaries: $(foreach v,debug asan tsan,$(UNIT_TESTS:%=$(BUILD)/$(v)/tests/%)
 deps:
 	@bash tests/deps.sh
 
+# The main job: boot Linux (directly, or in the nested L1 on a PVM host).
 run: deps
+	@$(MAKE) -s all
+	@bash tests/nested/boot-linux.sh
+
+# The freestanding demo guest, on any host.
+run-demo: deps
 	@$(MAKE) -s all
 	./minivmm run --config configs/demo.ini
 
@@ -82,6 +88,9 @@ test-guest: all
 
 test-model:
 	@bash tests/run-all.sh model
+
+nested: all
+	@bash tests/nested/run.sh --minivmm ./minivmm
 
 test-nested: all
 	@bash tests/run-all.sh nested

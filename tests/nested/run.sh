@@ -7,6 +7,11 @@
 #                       exists; otherwise, or with PATH "stub", a stub that
 #                       fails every minivmm test)
 #     --only REGEX      run only the tests whose name matches (grep -E; no spaces)
+#     --boot K:P:N      the main job (make run): boot Linux K (bookworm-6.1 or
+#                       sid-7.2) by protocol P (bzimage|pvh) with N vCPUs under
+#                       minivmm in L1, console attached; with a terminal the guest
+#                       gives a shell (exit it to power off), without one it
+#                       prints what it booted and powers off
 #     --shell           interactive L1: a shell on the console (tests matching
 #                       --only run first); quit with `exit` or Ctrl-A x
 #     --l1-kernel K     L1 kernel: sid (default) or bookworm
@@ -23,13 +28,14 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
-minivmm="" only="" shell=0 l1k=sid tmo=1080 l2tmo="" l2verbose=0 verbose=0
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+minivmm="" only="" shell=0 boot="" l1k=sid tmo=1080 l2tmo="" l2verbose=0 verbose=0
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
         --minivmm) minivmm=${2:?}; shift ;;
         --only) only=${2:?}; shift ;;
         --shell) shell=1 ;;
+        --boot) boot=${2:?}; shift ;;
         --l1-kernel) l1k=${2:?}; shift ;;
         --timeout) tmo=${2:?}; shift ;;
         --l2-timeout) l2tmo=${2:?}; shift ;;
@@ -72,6 +78,20 @@ L1_CPU=${NESTED_L1_CPU:-EPYC,+svm,+npt,-xsave,-avx,-avx2,-fma,-f16c}
 qemu=(qemu-system-x86_64 -accel "tcg,thread=${NESTED_TCG_THREAD:-multi}" -M q35 -cpu "$L1_CPU"
       -smp "${NESTED_L1_CPUS:-1}" -m "${NESTED_L1_MEM:-6G}" -no-reboot
       -kernel "$L1_KERNEL" -initrd "$IMG/l1.cpio")
+
+if [ -n "$boot" ]; then
+    append="$append0 nested.boot=$boot"
+    if [ -t 0 ]; then
+        msg "booting $boot under minivmm in the nested L1 (exit the guest shell to power off; Ctrl-A x quits QEMU)"
+        exec "${qemu[@]}" -nographic -append "$append nested.bootshell=1" \
+            2> >(grep --line-buffered -v "TCG doesn't support requested feature" >&2)
+    fi
+    # no terminal: stream the console, keep the guest's report, bounded in time
+    timeout --kill-after=10 "$tmo" "${qemu[@]}" -display none -monitor none -serial stdio \
+        -append "$append" </dev/null 2> >(grep -v "TCG doesn't support requested feature" >&2) |
+        tr -d '\r' | sed -n '/@@NESTED BOOT /,/@@NESTED BOOT-EXIT/p'
+    exit "${PIPESTATUS[0]}"
+fi
 
 if [ $shell = 1 ]; then
     msg "interactive L1 (Ctrl-A x quits QEMU; in L1: nested-run [REGEX] runs tests)"
