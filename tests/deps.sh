@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(gcc clang make pkg-config libelf-dev libseccomp-dev liburing-dev libinih-dev
       libcmocka-dev libclang-rt-14-dev qemu-system-x86 busybox-static spin python3
-      xz-utils zstd cpio dpkg-dev)
+      xz-utils zstd cpio dpkg-dev gdb)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

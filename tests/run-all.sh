@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test layer that can run on this host and prints one final line
 # "N passed, N failed" over all of them. Exit status is non-zero when anything failed.
-#   bash tests/run-all.sh [layer...]     layers: build unit guest cli fuzz model nested (default: all)
+#   bash tests/run-all.sh [layer...]     layers: build unit guest cli sandbox fuzz model nested (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -10,7 +10,7 @@ mkdir -p "$LOG_DIR"
 passed=0
 failed=0
 layers=("$@")
-[ ${#layers[@]} -eq 0 ] && layers=(build unit guest cli fuzz model nested)
+[ ${#layers[@]} -eq 0 ] && layers=(build unit guest cli sandbox fuzz model nested)
 
 count() { # count LAYER "N passed, N failed" line from a layer's output
 	local line p f
@@ -100,6 +100,13 @@ layer_cli() {
 	local log="$LOG_DIR/cli.log"
 	python3 tests/cli/test_cli.py 2>&1 | tee "$log"
 	count cli "$log"
+}
+
+layer_sandbox() {
+	echo "== sandbox: seccomp filters, --user and fds on running VMs"
+	local log="$LOG_DIR/sandbox.log"
+	bash tests/sandbox/run.sh 2>&1 | tee "$log"
+	count sandbox "$log"
 }
 
 layer_fuzz() {

@@ -26,6 +26,7 @@ void config_defaults(struct vm_config *cfg)
 	cfg->log_level = LOG_WARN;
 	cfg->xen_version = 4u << 16 | 17u;
 	cfg->boot_protocol = BOOT_PROTOCOL_AUTO;
+	cfg->seccomp = SANDBOX_DEFAULT_MODE; /* on (log in sanitizer builds) */
 }
 
 int parse_size(const char *s, uint64_t *out, const char **why)
@@ -229,6 +230,8 @@ static const struct config_key config_keys[] = {
 	{ "machine", "log-level", "error, warn, info, debug" },
 	{ "machine", "stats", "none, text or json" },
 	{ "machine", "stats-file", "a file path" },
+	{ "machine", "seccomp", "on, log, off" },
+	{ "machine", "user", "a user name or UID:GID" },
 	{ "memory", "size", "a size such as 512M or 2G" },
 	{ "memory", "backing", "memfd, guest_memfd, anonymous" },
 	{ "memory", "hugepages", "2M or none" },
@@ -312,6 +315,13 @@ int config_set(struct vm_config *cfg, const char *section, const char *key, cons
 			goto bad;
 	} else if (!strcmp(key, "stats-file")) {
 		return set_path(cfg->stats_file, value, base_dir, err, err_len);
+	} else if (!strcmp(key, "seccomp")) {
+		if (sandbox_mode_parse(value, &cfg->seccomp))
+			goto bad;
+	} else if (!strcmp(key, "user")) {
+		if (!*value || strlen(value) >= sizeof(cfg->user))
+			goto bad;
+		strcpy(cfg->user, value);
 	} else if (!strcmp(key, "timeout")) {
 		if (parse_uint(value, 0, 7 * 24 * 3600, &cfg->timeout_s))
 			goto bad;

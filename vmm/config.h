@@ -7,6 +7,7 @@
 
 #include "guest_mem.h"
 #include "log.h"
+#include "sandbox.h"
 
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_MAX_CPUS 256
@@ -37,6 +38,8 @@ struct vm_config {
 	enum log_level log_level;
 	enum stats_format stats;
 	char stats_file[CONFIG_PATH_MAX]; /* default: stderr */
+	enum sandbox_mode seccomp;	  /* per-thread seccomp filters (default on) */
+	char user[256];			  /* drop privileges to it once files are open */
 
 	/* [test]: smoke-test behaviour */
 	unsigned int timeout_s; /* 0: none */

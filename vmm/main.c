@@ -12,6 +12,7 @@
 #include "config.h"
 #include "kvm.h"
 #include "log.h"
+#include "sandbox.h"
 #include "suite.h"
 #include "vm.h"
 
@@ -60,6 +61,11 @@ static void usage_run(FILE *out)
 		"      --stats-file FILE      write --stats there, not to stderr [machine] stats-file\n"
 		"      --xen                  Xen HVM guest interface           [xen] enabled\n"
 		"      --xen-version V        Xen version guests see (4.17)     [xen] version\n"
+		"      --seccomp MODE         on|log|off (default on): each thread's syscall\n"
+		"                             filter; log lets forbidden calls through and\n"
+		"                             the kernel logs them               [machine] seccomp\n"
+		"      --user USER            run as USER (a name, or UID:GID) once /dev/kvm\n"
+		"                             and the files are open             [machine] user\n"
 		"\n"
 		"Smoke tests (config section [test]):\n"
 		"      --timeout SECONDS      end the VM after this long, exit 124 [test] timeout\n"
@@ -75,7 +81,8 @@ static void usage_run(FILE *out)
 		"Exit status: the guest's code written to port 0xf4; 0 poweroff/reboot; 1 guest or\n"
 		"VMM failure (triple fault, emulation failure); 2 usage or config error; 3 an\n"
 		"--expect never matched; 4 a --fail-on matched; 124 --timeout expired;\n"
-		"128+N when stopped by signal N.\n");
+		"128+N when stopped by signal N; 159 (128+SIGSYS) a forbidden syscall\n"
+		"(--seccomp).\n");
 }
 
 enum {
@@ -92,6 +99,8 @@ enum {
 	OPT_CONSOLE_LOG,
 	OPT_XEN,
 	OPT_XEN_VERSION,
+	OPT_SECCOMP,
+	OPT_USER,
 };
 
 static const struct option run_options[] = {
@@ -114,6 +123,8 @@ static const struct option run_options[] = {
 	{ "console-log", required_argument, NULL, OPT_CONSOLE_LOG },
 	{ "xen", no_argument, NULL, OPT_XEN },
 	{ "xen-version", required_argument, NULL, OPT_XEN_VERSION },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -141,6 +152,8 @@ static const struct {
 	{ OPT_CONSOLE_LOG, "test", "console-log" },
 	{ OPT_XEN, "xen", "enabled" },
 	{ OPT_XEN_VERSION, "xen", "version" },
+	{ OPT_SECCOMP, "machine", "seccomp" },
+	{ OPT_USER, "machine", "user" },
 };
 
 static const char *option_name(int opt)
@@ -218,12 +231,18 @@ static int cmd_run(int argc, char **argv)
 	struct vm vm;
 	int ret;
 
+	sandbox_close_inherited_fds(); /* before minivmm opens anything */
 	config_defaults(&cfg);
 	if (parse_run_args(argc, argv, &cfg))
 		return VM_EXIT_USAGE;
 	log_level = cfg.log_level;
+	sandbox_set_mode(cfg.seccomp); /* both before any thread starts */
+	if (cfg.user[0] && sandbox_set_user(cfg.user))
+		return VM_EXIT_USAGE;
 
 	ret = vm_create(&vm, &cfg);
+	if (ret == 0 && sandbox_drop_privileges()) /* --user: everything is open */
+		ret = -VM_EXIT_FAILURE;
 	if (ret == 0) {
 		ret = vm_run(&vm);
 		vm_print_stats(&vm, ret);

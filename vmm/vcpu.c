@@ -15,6 +15,7 @@
 #include "../arch/x86/xen/xen.h"
 #include "kvm.h"
 #include "log.h"
+#include "sandbox.h"
 #include "vm.h"
 
 #define SIG_VCPU_KICK SIGUSR1
@@ -278,6 +279,10 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (sandbox_apply(SANDBOX_ROLE_VCPU)) {
+		vm_request_stop(vm, VM_EXIT_FAILURE, "no seccomp filter for a vCPU thread");
+		return NULL;
+	}
 
 	while (!atomic_load(&vm->stopping)) {
 		if (kvm_vcpu_run(vcpu->fd) < 0) {

@@ -23,6 +23,7 @@
 #include "../arch/x86/xen/xen.h"
 #include "../devices/devices.h"
 #include "log.h"
+#include "sandbox.h"
 #include "vm.h"
 
 uint64_t vm_now_ns(void)
@@ -94,6 +95,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return -VM_EXIT_USAGE;
 	}
 	vm->console_ready = true;
+	if (vm_open_stats(vm))
+		return -VM_EXIT_USAGE;
 	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->serial = serial_create(vm, COM1_PORT, COM1_IRQ, STDOUT_FILENO);
 	if (vm->serial)
@@ -165,12 +168,14 @@ static void terminal_raw(struct terminal *con)
 	cfmakeraw(&raw);
 	raw.c_oflag |= OPOST | ONLCR;
 	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	sandbox_set_terminal(STDIN_FILENO, &con->saved); /* restored if seccomp stops us */
 }
 
 static void terminal_restore(struct terminal *con)
 {
 	if (con->is_tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &con->saved);
+	sandbox_set_terminal(-1, NULL);
 }
 
 static void terminal_input(struct vm *vm, struct terminal *con, uint8_t *buf, size_t n)
@@ -232,7 +237,8 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 	bool stdin_open = true;
 	int err;
 
-	err = io_uring_queue_init(8, &ring, 0);
+	err = sandbox_io_uring_init(&ring, 8, SANDBOX_ROLE_MAIN);
+	err = err ?: sandbox_io_uring_enable(&ring, SANDBOX_ROLE_MAIN);
 	if (err) {
 		pr_err("io_uring_queue_init: %s", strerror(-err));
 		vm_request_stop(vm, VM_EXIT_FAILURE, "no event loop");
@@ -251,6 +257,10 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 	}
 	if (console_watching(&vm->console))
 		loop_console_poll(&ring, &poll_interval);
+	/* the vCPU threads are running (unaffected: filters are per thread); from here on this
+	 * thread serves guest input */
+	if (sandbox_apply(SANDBOX_ROLE_MAIN))
+		vm_request_stop(vm, VM_EXIT_FAILURE, "no seccomp filter for the main thread");
 
 	while (!atomic_load(&vm->stopping)) {
 		struct io_uring_cqe *cqe;
@@ -386,6 +396,9 @@ void vm_destroy(struct vm *vm)
 	vm->serial = NULL;
 	testdev_destroy(vm->testdev);
 	vm->testdev = NULL;
+	if (vm->stats_out)
+		fclose(vm->stats_out);
+	vm->stats_out = NULL;
 	if (vm->console_ready)
 		console_destroy(&vm->console);
 	vm->console_ready = false;

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../arch/x86/boot.h"
 #include "config.h"
@@ -68,6 +69,7 @@ struct vm {
 	struct xen *xen; /* --xen: Xen HVM emulation (arch/x86/xen), else NULL */
 	bool mem_ready;
 	uint64_t start_ns;
+	FILE *stats_out; /* --stats-file, opened by vm_create() */
 };
 
 int vm_create(struct vm *vm, const struct vm_config *cfg);
@@ -79,6 +81,8 @@ void vm_destroy(struct vm *vm);
 void vm_request_stop(struct vm *vm, int status, const char *why);
 /* stats.c: --stats as text or one JSON object, to --stats-file or stderr. */
 void vm_print_stats(struct vm *vm, int status);
+/* Open --stats-file now, with the other files (the sandbox allows no open later). */
+int vm_open_stats(struct vm *vm);
 uint64_t vm_now_ns(void);
 
 /* vcpu.c */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../../../vmm/log.h"
+#include "../../../vmm/sandbox.h"
 #include "xen_internal.h"
 
 #define WAIT_SLICE_NS (100 * 1000 * 1000ull)
@@ -249,6 +250,8 @@ static void *timer_thread(void *arg)
 	struct xen *xen = arg;
 
 	pthread_setname_np(pthread_self(), "xen-timer");
+	if (sandbox_apply(SANDBOX_ROLE_TIMER))
+		_exit(1); /* never run unfiltered: a VMM failure (sandbox_apply said why) */
 	while (!xen_stopping(xen)) {
 		uint32_t seen = atomic_load(&xen->timer_seq);
 		uint64_t next = xen_timers_run(xen), now = xen_system_time(xen),
