@@ -347,9 +347,10 @@ int kvm_vcpu_set_sregs(int vcpu_fd, const struct kvm_sregs *sregs)
 	return ioctl(vcpu_fd, KVM_SET_SREGS, sregs);
 }
 
-#define CPUID_MAX_ENTRIES 100
+#define CPUID_MAX_ENTRIES 128 /* what KVM supports, plus room for a fixup's leaves */
 
-int kvm_vcpu_setup_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_id)
+int kvm_vcpu_setup_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_id,
+			 kvm_cpuid_fixup_t fixup, void *arg)
 {
 	struct kvm_cpuid2 *cpuid;
 	int ret = -1;
@@ -373,6 +374,8 @@ int kvm_vcpu_setup_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_i
 			e->edx = apic_id;
 		}
 	}
+	if (fixup && fixup(cpuid, CPUID_MAX_ENTRIES, arg))
+		goto out;
 	ret = ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid);
 	if (ret < 0)
 		pr_err("KVM_SET_CPUID2: %s", strerror(errno));
@@ -413,16 +416,6 @@ int kvm_vcpu_get_msr(int vcpu_fd, uint32_t index, uint64_t *value)
 		return -1;
 	*value = msrs->entries[0].data;
 	return 0;
-}
-
-int kvm_vcpu_get_cpuid(int vcpu_fd, struct kvm_cpuid2 *cpuid)
-{
-	return ioctl(vcpu_fd, KVM_GET_CPUID2, cpuid);
-}
-
-int kvm_vcpu_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *cpuid)
-{
-	return ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid);
 }
 
 int kvm_vcpu_get_tsc_khz(int vcpu_fd)

@@ -68,13 +68,15 @@ int kvm_vcpu_get_regs(int vcpu_fd, struct kvm_regs *regs);
 int kvm_vcpu_set_regs(int vcpu_fd, const struct kvm_regs *regs);
 int kvm_vcpu_get_sregs(int vcpu_fd, struct kvm_sregs *sregs);
 int kvm_vcpu_set_sregs(int vcpu_fd, const struct kvm_sregs *sregs);
-int kvm_vcpu_setup_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_id);
+/* Edits the CPUID table before it is set (e.g. Xen's leaves); non-zero fails the set-up. */
+typedef int (*kvm_cpuid_fixup_t)(struct kvm_cpuid2 *cpuid, uint32_t max_entries, void *arg);
+/* KVM's supported CPUID with this vCPU's APIC id, edited by fixup if given, then set. */
+int kvm_vcpu_setup_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_id,
+			 kvm_cpuid_fixup_t fixup, void *arg);
 int kvm_vcpu_translate(int vcpu_fd, uint64_t gva, uint64_t *gpa);
 int kvm_vcpu_set_msr(int vcpu_fd, uint32_t index, uint64_t value);
 int kvm_vcpu_get_msr(int vcpu_fd, uint32_t index, uint64_t *value);
 /* cpuid->nent is the room on input (KVM_GET_CPUID2). */
-int kvm_vcpu_get_cpuid(int vcpu_fd, struct kvm_cpuid2 *cpuid);
-int kvm_vcpu_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *cpuid);
 /* The vCPU's TSC frequency in kHz, or -1. */
 int kvm_vcpu_get_tsc_khz(int vcpu_fd);
 

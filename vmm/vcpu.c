@@ -72,7 +72,8 @@ int vcpu_init(struct vm *vm, struct vcpu *vcpu, int id)
 	vcpu->fd = kvm_vcpu_create(&vm->kvm, vm->fd, id, &vcpu->run);
 	if (vcpu->fd < 0)
 		return -1;
-	if (x86_setup_vcpu_cpuid(&vm->kvm, vcpu->fd, (uint32_t)id))
+	if (x86_setup_vcpu_cpuid(&vm->kvm, vcpu->fd, (uint32_t)id,
+				 vm->xen ? xen_vcpu_cpuid_fixup : NULL, vcpu))
 		return -1;
 	if (vm->xen && xen_vcpu_init(vm->xen, vcpu))
 		return -1;

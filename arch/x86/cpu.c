@@ -106,9 +106,10 @@ int x86_setup_boot_vcpu(int vcpu_fd, const struct boot_info *info)
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_IA32_MISC_ENABLE_FAST_STR (1ull << 0)
 
-int x86_setup_vcpu_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_id)
+int x86_setup_vcpu_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_id,
+			 kvm_cpuid_fixup_t fixup, void *arg)
 {
-	if (kvm_vcpu_setup_cpuid(sys, vcpu_fd, apic_id))
+	if (kvm_vcpu_setup_cpuid(sys, vcpu_fd, apic_id, fixup, arg))
 		return -1;
 	/* Linux expects fast strings enabled, as firmware leaves it; not all KVMs accept it */
 	if (kvm_vcpu_set_msr(vcpu_fd, MSR_IA32_MISC_ENABLE, MSR_IA32_MISC_ENABLE_FAST_STR))

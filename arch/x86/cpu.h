@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "../../vmm/kvm.h"
 #include "boot.h"
 
 struct guest_mem;
@@ -13,7 +14,8 @@ struct kvm_sys;
 int x86_write_long_mode_tables(struct guest_mem *mem);
 /* Architectural state for the boot vCPU at the loaded kernel's entry. */
 int x86_setup_boot_vcpu(int vcpu_fd, const struct boot_info *info);
-/* CPUID and MSRs every vCPU gets. */
-int x86_setup_vcpu_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_id);
+/* CPUID (edited by fixup, if any) and MSRs every vCPU gets. */
+int x86_setup_vcpu_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_id,
+			 kvm_cpuid_fixup_t fixup, void *arg);
 
 #endif

@@ -131,6 +131,8 @@ struct xen_vm_config {
 struct xen *xen_create(struct vm *vm, const struct xen_vm_config *cfg);
 /* In vcpu_init, after the base CPUID is set: Xen CPUID leaves, sync regs. */
 int xen_vcpu_init(struct xen *xen, struct vcpu *vcpu);
+/* kvm_cpuid_fixup_t adding the Xen leaves for vCPU arg (a struct vcpu *). */
+int xen_vcpu_cpuid_fixup(struct kvm_cpuid2 *cpuid, uint32_t max_entries, void *arg);
 /* KVM_EXIT_XEN, KVM_EXIT_X86_WRMSR, KVM_EXIT_X86_RDMSR: true when handled. */
 bool xen_handle_exit(struct xen *xen, struct vcpu *vcpu);
 void xen_print_stats(struct xen *xen, FILE *out);

@@ -30,7 +30,6 @@
 _Static_assert(XEN_HCALL_PORT <= 0xff, "the hypercall stubs use out imm8");
 
 #define MSR_IA32_TSC 0x10
-#define CPUID_MAX_ENTRIES 128
 
 static int kvm_translate(void *opaque, unsigned int vcpu, uint64_t gva, uint64_t *gpa)
 {
@@ -179,28 +178,21 @@ struct xen *xen_create(struct vm *vm, const struct xen_vm_config *cfg)
 	return xen;
 }
 
-int xen_vcpu_init(struct xen *xen, struct vcpu *vcpu)
+int xen_vcpu_cpuid_fixup(struct kvm_cpuid2 *cpuid, uint32_t max_entries, void *arg)
 {
-	struct kvm_cpuid2 *cpuid;
-	int ret = -1;
+	struct vcpu *vcpu = arg;
+	struct xen *xen = vcpu->vm->xen;
 
-	cpuid = calloc(1, sizeof(*cpuid) + CPUID_MAX_ENTRIES * sizeof(cpuid->entries[0]));
-	if (!cpuid)
-		return -1;
-	cpuid->nent = CPUID_MAX_ENTRIES;
-	if (kvm_vcpu_get_cpuid(vcpu->fd, cpuid) < 0) {
-		pr_err("xen: vCPU %d: KVM_GET_CPUID2: %s", vcpu->id, strerror(errno));
-		goto out;
-	}
-	if (xen_cpuid_fixup(cpuid, CPUID_MAX_ENTRIES, (unsigned int)vcpu->id, xen->version,
+	if (xen_cpuid_fixup(cpuid, max_entries, (unsigned int)vcpu->id, xen->version,
 			    xen->keep_kvm_leaves)) {
 		pr_err("xen: vCPU %d: no room for the Xen CPUID leaves", vcpu->id);
-		goto out;
+		return -1;
 	}
-	if (kvm_vcpu_set_cpuid(vcpu->fd, cpuid) < 0) {
-		pr_err("xen: vCPU %d: KVM_SET_CPUID2: %s", vcpu->id, strerror(errno));
-		goto out;
-	}
+	return 0;
+}
+
+int xen_vcpu_init(struct xen *xen, struct vcpu *vcpu)
+{
 	if (xen->transport == XEN_TRANSPORT_PIO &&
 	    vcpu->vm->kvm.caps.sync_regs & KVM_SYNC_X86_REGS) {
 		vcpu->run->kvm_valid_regs |= KVM_SYNC_X86_REGS;
@@ -212,10 +204,7 @@ int xen_vcpu_init(struct xen *xen, struct vcpu *vcpu)
 		if (khz > 0)
 			xen->tsc_khz = (uint32_t)khz;
 	}
-	ret = 0;
-out:
-	free(cpuid);
-	return ret;
+	return 0;
 }
 
 bool xen_handle_exit(struct xen *xen, struct vcpu *vcpu)
