@@ -20,23 +20,7 @@
 #include "../vmm/io_bus.h"
 #include "../vmm/vm.h"
 #include "devices.h"
-
-enum testdev_cmd {
-	TESTDEV_DISCARD = 1,	 /* gpa, len: punch a hole */
-	TESTDEV_CONVERT_PRIVATE, /* gpa, len */
-	TESTDEV_CONVERT_SHARED,	 /* gpa, len */
-	TESTDEV_CACHE_WRITE,	 /* gpa, value: 8 bytes through the shared test cache */
-	TESTDEV_CACHE_READ,	 /* gpa -> value, through the shared test cache */
-	TESTDEV_MEM_READ,	 /* gpa -> value, through guest_mem_read (a device's path) */
-};
-
-struct testdev_request {
-	uint32_t cmd;
-	int32_t result;
-	uint64_t gpa;
-	uint64_t len;
-	uint64_t value;
-};
+#include "testdev_abi.h"
 
 struct testdev {
 	struct vm *vm;
@@ -93,7 +77,7 @@ static void testdev_io(struct vcpu *vcpu, uint64_t off, uint8_t *data, uint32_t 
 	(void)vcpu;
 	if (!is_write) {
 		memset(data, 0, len);
-		if (off == 4 && len == 4)
+		if (off == TESTDEV_RESULT_OFFSET && len == 4)
 			memcpy(data, &last_result, 4);
 		return;
 	}

@@ -20,27 +20,11 @@
 #define RT_TESTDEV_H
 
 #include "rt.h"
+#include "../../devices/testdev_abi.h"
 
 #define TESTDEV_PORT 0xe0
-#define TESTDEV_RESULT_PORT 0xe4
+#define TESTDEV_RESULT_PORT (TESTDEV_PORT + TESTDEV_RESULT_OFFSET)
 #define TESTDEV_PAGE_SIZE ((uint64_t)4096)
-
-enum testdev_cmd {
-	TESTDEV_DISCARD = 1,     /* gpa, len: punch a hole (reads zero afterwards) */
-	TESTDEV_CONVERT_PRIVATE, /* gpa, len: discard, then private (no VMM access) */
-	TESTDEV_CONVERT_SHARED,  /* gpa, len: discard, then shared again */
-	TESTDEV_CACHE_WRITE,     /* gpa, value: 8 bytes through the VMM's shared cache */
-	TESTDEV_CACHE_READ,      /* gpa -> value, through the shared cache */
-	TESTDEV_MEM_READ,        /* gpa -> value, through guest_mem_read (a device's path) */
-};
-
-struct testdev_request {
-	uint32_t cmd;
-	int32_t result;
-	uint64_t gpa;
-	uint64_t len;
-	uint64_t value;
-};
 
 /* Linux errno values the VMM returns (negated). */
 #define TD_EPERM 1

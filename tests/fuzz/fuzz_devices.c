@@ -19,6 +19,7 @@
  */
 #include <stdatomic.h>
 
+#include "../../devices/testdev_abi.h"
 #include "../../arch/x86/layout.h"
 #include "../../devices/devices.h"
 #include "../../vmm/gpc.h"
@@ -63,23 +64,6 @@ static const struct {
 static const uint16_t device_ports[8] = {
 	COM1_PORT,    TESTDEV_PORT, I8042_DATA_PORT, EXIT_PORT,
 	ACPI_PM_PORT, COM1_PORT,    TESTDEV_PORT,    TESTDEV_PORT + 4,
-};
-
-/* Testdev request layout (devices/testdev.c) */
-struct testdev_request {
-	uint32_t cmd;
-	int32_t result;
-	uint64_t gpa;
-	uint64_t len;
-	uint64_t value;
-};
-enum {
-	TD_DISCARD = 1,
-	TD_PRIVATE,
-	TD_SHARED,
-	TD_CACHE_WRITE,
-	TD_CACHE_READ,
-	TD_MEM_READ
 };
 
 struct fuzz_vm {
@@ -309,11 +293,11 @@ static void op_testdev(struct fuzz_vm *f, struct fuzz_in *in, uint8_t op)
 			   guest_mem_is_private(mem, req_gpa + sizeof(req) - 1) == 1);
 	}
 	if (port_result == 0 &&
-	    (req.cmd == TD_CACHE_READ || req.cmd == TD_CACHE_WRITE || req.cmd == TD_MEM_READ)) {
+	    (req.cmd == TESTDEV_CACHE_READ || req.cmd == TESTDEV_CACHE_WRITE || req.cmd == TESTDEV_MEM_READ)) {
 		uint64_t direct = 0;
 		uint64_t seen = req.value;
 
-		if (req.cmd != TD_CACHE_WRITE) { /* the value the device read, as written back */
+		if (req.cmd != TESTDEV_CACHE_WRITE) { /* the value the device read, as written back */
 			FUZZ_CHECK(guest_mem_read(mem, req_gpa, &back, sizeof(back)) == 0);
 			seen = back.value;
 		}
@@ -321,7 +305,7 @@ static void op_testdev(struct fuzz_vm *f, struct fuzz_in *in, uint8_t op)
 		FUZZ_CHECK(direct == seen || req.gpa - req_gpa < sizeof(req) ||
 			   req_gpa - req.gpa < 8);
 	}
-	if (req.cmd >= TD_CACHE_WRITE && req.cmd <= TD_MEM_READ &&
+	if (req.cmd >= TESTDEV_CACHE_WRITE && req.cmd <= TESTDEV_MEM_READ &&
 	    guest_mem_is_private(mem, req.gpa) == 1)
 		FUZZ_CHECK(port_result != 0);
 }
