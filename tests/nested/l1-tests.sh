@@ -56,6 +56,10 @@ if [ -e /repo/guest-kernel-tests/run.sh ]; then
 else
     say "INFO - guest-kernel-tests are not in the image (no guest-kernel-tests/run.sh or build/*.elf): not run"
 fi
+# the Linux smoke suite, as a CI job would run it: minivmm test + JUnit
+if [ -d /repo/configs/smoke-linux ]; then
+    t minivmm-test-smoke-linux run_in /repo 600 minivmm test --jobs 1 --junit /tmp/smoke-linux.xml configs/smoke-linux/
+fi
 for k in /l2/kernels/*; do             # e.g. bookworm-6.1 sid-7.2
     k=${k##*/}
     for proto in bzimage pvh; do
