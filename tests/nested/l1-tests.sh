@@ -60,6 +60,10 @@ fi
 if [ -d /repo/configs/smoke-linux ]; then
     t minivmm-test-smoke-linux run_in /repo 600 minivmm test --jobs 1 --junit /tmp/smoke-linux.xml configs/smoke-linux/
 fi
+# freestanding guests that need a KVM where vmcall reaches the VMM
+if [ -d /repo/configs/smoke-nested ]; then
+    t minivmm-test-smoke-nested run_in /repo 300 minivmm test --jobs 1 configs/smoke-nested/
+fi
 for k in /l2/kernels/*; do             # e.g. bookworm-6.1 sid-7.2
     k=${k##*/}
     for proto in bzimage pvh; do
