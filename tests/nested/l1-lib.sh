@@ -67,6 +67,18 @@ run_in() {
     (cd "$d" && run_cmd "$@")
 }
 
+# vmm_rss FILE: append the running VMM's resident memory to FILE: in total, and outside guest
+# RAM (every mapping but minivmm's memfd "minivmm-ram"; for QEMU, whose RAM is anonymous,
+# the two are the same figure)
+vmm_rss() {
+    local pid
+    pid=$(cat /tmp/watch.pid 2>/dev/null) || return 0
+    [ -r "/proc/$pid/smaps" ] || return 0
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { ram = ($0 ~ /minivmm-ram/) }
+         /^Rss:/ { total += $2; if (!ram) vmm += $2 }
+         END { printf "vmm_rss_kib=%d\ntotal_rss_kib=%d\n", vmm, total }' "/proc/$pid/smaps" >>"$1"
+}
+
 # watch_l2 FUNCTION ARGS...: run a VMM (FUNCTION must exec it) with the L2
 # timeout and exit grace; leaves its results in /tmp/watch.res
 watch_l2() {
@@ -79,7 +91,10 @@ watch_l2() {
     while [ ! -e $W.end ]; do
         sleep 0.1
         now_ms
-        [ -z "$done_at" ] && [ -e $W.done ] && done_at=$NOW
+        if [ -z "$done_at" ] && [ -e $W.done ]; then
+            done_at=$NOW
+            vmm_rss $W.rss   # the VMM's memory with the booted guest still running
+        fi
         if [ -n "$killed" ]; then
             waited=$((waited + 1))
             [ $waited -gt 50 ] && break     # output still open 5 s after the kill
@@ -96,6 +111,7 @@ watch_l2() {
     done
     wait $apid
     echo "killed=$killed" >>$W.res
+    [ -e $W.rss ] && cat $W.rss >>$W.res
 }
 
 # l2 VMM KERNEL PROTO CPUS: boot KERNEL (a directory in /l2/kernels) with the
@@ -116,12 +132,13 @@ l2() {
 
     watch_l2 "vmm_$vmm" "$img" /l2/initrd.cpio "$L2_CMDLINE" "$cpus" "$L2_MEM"
     local up boot_ms done_ms end_ms l2_cpus l2_memkb l2_errors l2_uptime l2_kernel rc last killed
+    local vmm_rss_kib="" total_rss_kib=""
     . /tmp/watch.res
 
     [ -n "$boot_ms" ] && say "TIME $TEST_NAME $boot_ms"
     say "INFO $TEST_NAME boot_ms=${boot_ms:--} done_ms=${done_ms:--} end_ms=$end_ms cpus=${l2_cpus:--}" \
         "memkb=${l2_memkb:--} errors=${l2_errors:--} guest_uptime=${l2_uptime:--} kernel=${l2_kernel:--}" \
-        "rc=${rc:--} killed=${killed:--}"
+        "rc=${rc:--} killed=${killed:--} vmm_rss_kib=${vmm_rss_kib:--} total_rss_kib=${total_rss_kib:--}"
 
     if [ "$up" != 1 ]; then
         case $killed in
