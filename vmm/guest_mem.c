@@ -141,6 +141,13 @@ static int region_map(struct mem_region *r)
 		r->view = NULL;
 		goto fail;
 	}
+	/*
+	 * Ask for transparent hugepages: shmem (memfd, shared anonymous memory) gets them only
+	 * when asked and when /sys/kernel/mm/transparent_hugepage/shmem_enabled allows "advise".
+	 * Under nested paging every TLB miss walks two page tables: 2 MiB pages make Linux guests
+	 * boot markedly faster. Best effort; guest_memfd ignores it.
+	 */
+	madvise(r->kvm_map, r->size, MADV_HUGEPAGE);
 	return 0;
 fail:
 	pr_err("mapping %llu MiB of guest RAM: %s", (unsigned long long)(r->size >> 20),
