@@ -249,12 +249,19 @@ static const struct config_key config_keys[] = {
 	{ "xen", "version", "MAJOR.MINOR, e.g. 4.17" },
 	{ "xen", "kvm-leaves", "true or false" },
 	{ "xen", "transport", "auto, kvm, pio" },
+	{ "disk", "path", "a raw disk image (starts a new disk)" },
+	{ "disk", "readonly", "true or false" },
+	{ "disk", "id", "up to 20 characters (the guest's serial)" },
+	{ "devices", "rng", "true or false" },
+	{ "devices", "balloon", "true or false" },
+	{ "devices", "balloon-target", "a size such as 64M (memory the balloon takes)" },
 };
 
-/* Keys that may be given more than once, each adding a value. */
-static bool key_repeatable(const char *key)
+/* Keys that may be given more than once, each adding a value ([disk]: once per disk). */
+static bool key_repeatable(const char *section, const char *key)
 {
-	return !strcmp(key, "expect") || !strcmp(key, "fail-on") || !strcmp(key, "cmdline");
+	return !strcmp(section, "disk") || !strcmp(key, "expect") || !strcmp(key, "fail-on") ||
+	       !strcmp(key, "cmdline");
 }
 
 #define NR_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -270,6 +277,94 @@ static void accepted_keys(const char *section, char *buf, size_t len)
 		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
 					config_keys[i].key);
 	}
+}
+
+#define DISK_KEY_READONLY 1u
+#define DISK_KEY_ID 2u
+
+/* [disk]: `path` starts a disk, `readonly` and `id` apply to the last one. */
+static int config_set_disk(struct vm_config *cfg, const struct config_key *k, const char *value,
+			   const char *base_dir, char *err, size_t err_len)
+{
+	struct disk_config *d = cfg->nr_disks ? &cfg->disks[cfg->nr_disks - 1] : NULL;
+	unsigned int bit = !strcmp(k->key, "readonly") ? DISK_KEY_READONLY : DISK_KEY_ID;
+
+	if (!strcmp(k->key, "path")) {
+		if (cfg->nr_disks == CONFIG_MAX_DISKS) {
+			snprintf(err, err_len, "more than %d disks", CONFIG_MAX_DISKS);
+			return -1;
+		}
+		d = &cfg->disks[cfg->nr_disks];
+		memset(d, 0, sizeof(*d));
+		if (set_path(d->path, value, base_dir, err, err_len))
+			return -1;
+		cfg->nr_disks++;
+		return 0;
+	}
+	if (!d) {
+		snprintf(err, err_len, "'%s' before the disk's 'path'", k->key);
+		return -1;
+	}
+	if (d->keys_set & bit) {
+		snprintf(err, err_len, "duplicate key '%s' for disk %s", k->key, d->path);
+		return -1;
+	}
+	if (bit == DISK_KEY_READONLY) {
+		if (parse_bool(value, &d->readonly)) {
+			snprintf(err, err_len, "bad value '%s' for readonly (accepted: %s)", value,
+				 k->accepted);
+			return -1;
+		}
+	} else {
+		if (!*value || strlen(value) > CONFIG_DISK_ID_MAX) {
+			snprintf(err, err_len, "bad value '%s' for id (accepted: %s)", value,
+				 k->accepted);
+			return -1;
+		}
+		strcpy(d->id, value);
+	}
+	d->keys_set |= bit;
+	return 0;
+}
+
+int config_add_disk(struct vm_config *cfg, const char *spec, char *err, size_t err_len)
+{
+	char buf[CONFIG_PATH_MAX + 64], *save = NULL, *item;
+	bool first = true;
+
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(err, err_len, "disk specification too long");
+		return -1;
+	}
+	strcpy(buf, spec);
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		const char *key = item, *value = "true";
+		char *eq = strchr(item, '=');
+
+		if (eq) {
+			*eq = '\0';
+			value = eq + 1;
+		} else if (first) {
+			key = "path";
+			value = item;
+		}
+		if (first && strcmp(key, "path")) {
+			snprintf(err, err_len, "'%s': a disk starts with path=FILE or FILE", spec);
+			return -1;
+		}
+		if (!first && !strcmp(key, "path")) {
+			snprintf(err, err_len, "'%s': one path per --disk", spec);
+			return -1;
+		}
+		if (config_set(cfg, "disk", key, value, NULL, err, err_len))
+			return -1;
+		first = false;
+	}
+	if (first) {
+		snprintf(err, err_len, "empty disk specification");
+		return -1;
+	}
+	return 0;
 }
 
 int config_set(struct vm_config *cfg, const char *section, const char *key, const char *value,
@@ -288,7 +383,8 @@ int config_set(struct vm_config *cfg, const char *section, const char *key, cons
 		if (!keys[0])
 			snprintf(
 				err, err_len,
-				"unknown section [%s] (accepted: machine, memory, boot, test, xen)",
+				"unknown section [%s] (accepted: machine, memory, boot, test, xen, "
+				"disk, devices)",
 				section);
 		else
 			snprintf(err, err_len, "unknown key '%s' in [%s] (accepted: %s)", key,
@@ -296,6 +392,8 @@ int config_set(struct vm_config *cfg, const char *section, const char *key, cons
 		return -1;
 	}
 
+	if (!strcmp(section, "disk"))
+		return config_set_disk(cfg, k, value, base_dir, err, err_len);
 	if (!strcmp(key, "cpus")) {
 		if (parse_uint(value, 1, CONFIG_MAX_CPUS, &cfg->cpus))
 			goto bad;
@@ -406,6 +504,17 @@ int config_set(struct vm_config *cfg, const char *section, const char *key, cons
 		if (t < 0)
 			goto bad;
 		cfg->xen_transport = t;
+	} else if (!strcmp(key, "rng")) {
+		if (parse_bool(value, &cfg->rng))
+			goto bad;
+	} else if (!strcmp(key, "balloon")) {
+		if (parse_bool(value, &cfg->balloon))
+			goto bad;
+	} else if (!strcmp(key, "balloon-target")) {
+		if (parse_size(value, &cfg->balloon_target, &why)) {
+			snprintf(err, err_len, "bad value '%s' for %s: %s", value, key, why);
+			return -1;
+		}
 	}
 	return 0;
 bad:
@@ -476,7 +585,7 @@ static int config_ini_handler(void *user, const char *section, const char *key, 
 		if (strcmp(config_keys[i].section, section) || strcmp(config_keys[i].key, key))
 			continue;
 		again = ctx->seen[i];
-		if (again && !key_repeatable(key)) {
+		if (again && !key_repeatable(section, key)) {
 			snprintf(ctx->error, sizeof(ctx->error), "duplicate key '%s' in [%s]", key,
 				 section);
 			return 0;
@@ -542,6 +651,19 @@ int config_validate(const struct vm_config *cfg, unsigned int max_vcpus)
 	if (cfg->cpus > max_vcpus) {
 		fprintf(stderr, "minivmm: %u vCPUs requested, this host's KVM allows at most %u\n",
 			cfg->cpus, max_vcpus);
+		return -1;
+	}
+	if (cfg->balloon_target && !cfg->balloon) {
+		fprintf(stderr, "minivmm: balloon-target needs the balloon ([devices] balloon = "
+				"true or --balloon)\n");
+		return -1;
+	}
+	if (cfg->balloon_target > cfg->memory) {
+		fprintf(stderr, "minivmm: balloon-target is more than the guest's memory\n");
+		return -1;
+	}
+	if (cfg->nr_disks + cfg->rng + cfg->balloon > 8) {
+		fprintf(stderr, "minivmm: at most 8 virtio devices (disks, rng, balloon)\n");
 		return -1;
 	}
 	if (cfg->memory < 2 * MIB || cfg->memory & 0xfff) {

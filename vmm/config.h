@@ -13,6 +13,8 @@
 #define CONFIG_MAX_CPUS 256
 #define CONFIG_MAX_PATTERNS 16
 #define CONFIG_PATTERN_MAX 256
+#define CONFIG_MAX_DISKS 6    /* with rng and balloon: the 8 virtio-mmio slots */
+#define CONFIG_DISK_ID_MAX 20 /* virtio-blk GET_ID */
 
 enum boot_protocol {
 	BOOT_PROTOCOL_AUTO,
@@ -26,6 +28,14 @@ enum stats_format {
 	STATS_JSON,
 };
 
+/* [disk]: one virtio-blk disk on a raw image; `path =` starts the next disk */
+struct disk_config {
+	char path[CONFIG_PATH_MAX];
+	bool readonly;
+	char id[CONFIG_DISK_ID_MAX + 1]; /* empty: the file's name */
+	unsigned int keys_set;		 /* which of readonly/id were given (duplicates) */
+};
+
 struct vm_config {
 	char kernel[CONFIG_PATH_MAX];
 	char initrd[CONFIG_PATH_MAX];
@@ -36,6 +46,14 @@ struct vm_config {
 	enum mem_backing backing;
 	uint64_t hugepage_size;
 	enum log_level log_level;
+
+	/* [disk] (repeatable) and [devices] */
+	struct disk_config disks[CONFIG_MAX_DISKS];
+	int nr_disks;
+	bool rng;
+	bool balloon;
+	uint64_t balloon_target; /* bytes the balloon takes at start */
+
 	enum stats_format stats;
 	char stats_file[CONFIG_PATH_MAX]; /* default: stderr */
 	enum sandbox_mode seccomp;	  /* per-thread seccomp filters (default on) */
@@ -60,6 +78,13 @@ struct vm_config {
 
 void config_defaults(struct vm_config *cfg);
 
+/* virtio-mmio devices the config asks for; vm.c creates them in slots 0..n-1 in this order:
+ * disks, rng, balloon (the DSDT describes the same slots) */
+static inline unsigned int config_virtio_devices(const struct vm_config *cfg)
+{
+	return (unsigned int)cfg->nr_disks + cfg->rng + cfg->balloon;
+}
+
 /*
  * Parse "64M", "1G", "512K", "1048576B"; a bare number is MiB (as QEMU's -m). Returns 0, or -1
  * with *why set to a reason for the user.
@@ -77,6 +102,12 @@ int boot_protocol_parse(const char *s, enum boot_protocol *out);
  */
 int config_set(struct vm_config *cfg, const char *section, const char *key, const char *value,
 	       const char *base_dir, char *err, size_t err_len);
+
+/*
+ * --disk SPEC: "path=FILE[,readonly][,id=NAME]" or "FILE[,readonly][,id=NAME]"; each item goes
+ * through config_set("disk", ...). A path cannot contain a comma.
+ */
+int config_add_disk(struct vm_config *cfg, const char *spec, char *err, size_t err_len);
 
 /* Load an INI file into cfg. On error prints "file:line: ..." and returns -1. */
 int config_load_file(struct vm_config *cfg, const char *path);

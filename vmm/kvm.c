@@ -295,6 +295,31 @@ int kvm_vm_trap_msr_writes(int vm_fd, uint32_t msr)
 	return ioctl(vm_fd, KVM_X86_SET_MSR_FILTER, &filter);
 }
 
+int kvm_vm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, uint64_t datamatch, int fd,
+		     bool assign)
+{
+	struct kvm_ioeventfd e = {
+		.datamatch = datamatch,
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	return ioctl(vm_fd, KVM_IOEVENTFD, &e);
+}
+
+int kvm_vm_irqfd(int vm_fd, uint32_t gsi, int fd, bool assign)
+{
+	struct kvm_irqfd i = {
+		.fd = (uint32_t)fd,
+		.gsi = gsi,
+		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	return ioctl(vm_fd, KVM_IRQFD, &i);
+}
+
 int kvm_vcpu_create(const struct kvm_sys *sys, int vm_fd, int id, struct kvm_run **run)
 {
 	int fd = ioctl(vm_fd, KVM_CREATE_VCPU, id);

@@ -60,6 +60,11 @@ int kvm_vm_signal_msi(int vm_fd, uint64_t address, uint32_t data);
 int kvm_vm_xen_hvm_config(int vm_fd, uint32_t flags, uint32_t msr);
 /* Writes of `msr` exit to userspace as KVM_EXIT_X86_WRMSR (user-space MSRs + a filter). */
 int kvm_vm_trap_msr_writes(int vm_fd, uint32_t msr);
+/* KVM_IOEVENTFD: `len`-byte MMIO writes of `datamatch` to addr signal fd instead of exiting. */
+int kvm_vm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, uint64_t datamatch, int fd,
+		     bool assign);
+/* KVM_IRQFD: a write to the eventfd fd raises GSI gsi (an edge: up, then down). */
+int kvm_vm_irqfd(int vm_fd, uint32_t gsi, int fd, bool assign);
 
 int kvm_vcpu_create(const struct kvm_sys *sys, int vm_fd, int id, struct kvm_run **run);
 void kvm_vcpu_destroy(const struct kvm_sys *sys, int vcpu_fd, struct kvm_run *run);

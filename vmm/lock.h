@@ -11,6 +11,8 @@
  *   LOCK_RANK_VCPU           vcpu->lock: a vCPU's paused/run state as seen by others
  *   LOCK_RANK_XEN            xen->lock: event-channel table and Xen domain state (a leaf for
  *                            everything Xen; never held while waiting for vCPUs)
+ *   LOCK_RANK_VIRTIO         virtio_dev->lock: a virtio device's transport registers and its
+ *                            queue processing (reads and writes guest memory, discards)
  *   LOCK_RANK_CACHE_REFRESH  gpc->refresh_lock: serialises refreshes of one cache
  *   LOCK_RANK_MEM_INVALIDATE mem->invalidate_in_progress, a pseudo-lock: refreshers wait for
  *                            the count to drop while holding the ranks above, so whoever
@@ -32,6 +34,7 @@ enum lock_rank {
 	LOCK_RANK_VM_CONFIG = 10,
 	LOCK_RANK_VCPU = 20,
 	LOCK_RANK_XEN = 30,
+	LOCK_RANK_VIRTIO = 35,
 	LOCK_RANK_CACHE_REFRESH = 40,
 	LOCK_RANK_MEM_INVALIDATE = 45,
 	LOCK_RANK_MEM_LAYOUT = 50,

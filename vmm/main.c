@@ -67,6 +67,15 @@ static void usage_run(FILE *out)
 		"      --user USER            run as USER (a name, or UID:GID) once /dev/kvm\n"
 		"                             and the files are open             [machine] user\n"
 		"\n"
+		"Devices (virtio-mmio, described to the guest in ACPI as LNRO0005):\n"
+		"      --disk path=FILE[,readonly][,id=NAME]\n"
+		"                             virtio-blk on a raw image (repeatable; FILE alone\n"
+		"                             works too)       [disk] path, readonly, id\n"
+		"      --rng                  virtio-rng fed by the host's getrandom [devices] rng\n"
+		"      --balloon[=TARGET]     virtio-balloon with free page reporting; TARGET:\n"
+		"                             memory to take from the guest at start\n"
+		"                                    [devices] balloon, balloon-target\n"
+		"\n"
 		"Smoke tests (config section [test]):\n"
 		"      --timeout SECONDS      end the VM after this long, exit 124 [test] timeout\n"
 		"      --expect REGEX         console must match (repeatable)      [test] expect\n"
@@ -101,6 +110,9 @@ enum {
 	OPT_XEN_VERSION,
 	OPT_SECCOMP,
 	OPT_USER,
+	OPT_DISK,
+	OPT_RNG,
+	OPT_BALLOON,
 };
 
 static const struct option run_options[] = {
@@ -125,6 +137,9 @@ static const struct option run_options[] = {
 	{ "xen-version", required_argument, NULL, OPT_XEN_VERSION },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "balloon", optional_argument, NULL, OPT_BALLOON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -154,6 +169,8 @@ static const struct {
 	{ OPT_XEN_VERSION, "xen", "version" },
 	{ OPT_SECCOMP, "machine", "seccomp" },
 	{ OPT_USER, "machine", "user" },
+	{ OPT_RNG, "devices", "rng" },
+	{ OPT_BALLOON, "devices", "balloon" },
 };
 
 static const char *option_name(int opt)
@@ -198,8 +215,23 @@ static int parse_run_args(int argc, char **argv, struct vm_config *cfg)
 			break;
 		case OPT_EXPECT_EXIT:
 		case OPT_XEN:
+		case OPT_RNG:
 			optarg = "true";
 			break;
+		case OPT_BALLOON:
+			if (optarg && config_set(cfg, "devices", "balloon-target", optarg, NULL,
+						 err, sizeof(err))) {
+				fprintf(stderr, "minivmm: --balloon: %s\n", err);
+				return -1;
+			}
+			optarg = "true";
+			break;
+		case OPT_DISK:
+			if (config_add_disk(cfg, optarg, err, sizeof(err))) {
+				fprintf(stderr, "minivmm: --disk: %s\n", err);
+				return -1;
+			}
+			continue;
 		case '?':
 			fprintf(stderr, "minivmm: try 'minivmm run --help'\n");
 			return -1;

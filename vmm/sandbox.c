@@ -194,9 +194,9 @@ static const struct rule event_loop_rules[] = {
 };
 
 /*
- * virtio: devices/virtio (being written), served from the main loop: virtio-rng's entropy,
- * ioeventfds and irqfds deassigned at shutdown. The block I/O itself goes through the hub's
- * ring (uring_roles[]).
+ * virtio: devices/virtio, served from the main loop: virtio-rng's entropy, ioeventfds and
+ * irqfds deassigned at shutdown. The block I/O (and the final fsync of an image at exit)
+ * goes through the hub's ring (uring_roles[]); the balloon's discards are guest_memory's.
  */
 static const struct rule virtio_rules[] = {
 	ALLOW(getrandom),
@@ -276,9 +276,9 @@ static const struct {
  * io_uring: operations submitted to a ring never pass through seccomp, so in mode on a ring
  * only takes its role's opcodes and SQE flags, and no register operation after set-up.
  *   main: the event loop's ring (vm.c): POLL_ADD (stdin, signalfd, stop eventfd), TIMEOUT
- *         (--timeout), cancelling them; the virtio hub's ring (devices/virtio): POLL_ADD on
- *         queue eventfds, READ, WRITE, FSYNC, FALLOCATE on registered image files, and
- *         FILES_UPDATE to register an image.
+ *         (--timeout), cancelling them; the virtio hub's ring (devices/virtio): READ of the
+ *         queue notification eventfds, READ, WRITE, FSYNC, FALLOCATE on registered image
+ *         files, and FILES_UPDATE to register an image.
  *   I/O:  file reads, writes, syncs and fallocate on registered files.
  *   vCPU, timer: none (they drive no ring).
  */

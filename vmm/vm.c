@@ -22,6 +22,7 @@
 #include "../arch/x86/layout.h"
 #include "../arch/x86/xen/xen.h"
 #include "../devices/devices.h"
+#include "../devices/virtio/virtio.h"
 #include "log.h"
 #include "sandbox.h"
 #include "vm.h"
@@ -56,8 +57,35 @@ static void console_sink(void *arg, const uint8_t *buf, size_t len)
 	console_output(arg, buf, len);
 }
 
+/*
+ * virtio devices from [disk] and [devices], in this order (it fixes their MMIO slots and
+ * IRQs, which the DSDT describes: config_virtio_devices()): disks, rng, balloon.
+ */
+static int vm_create_virtio(struct vm *vm, const struct vm_config *cfg)
+{
+	if (!cfg->nr_disks && !cfg->rng && !cfg->balloon)
+		return 0;
+	vm->virtio = virtio_hub_create(vm);
+	if (!vm->virtio)
+		return -1;
+	for (int i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_config *d = &cfg->disks[i];
+
+		if (!virtio_blk_create(vm->virtio, d->path, d->readonly, d->id))
+			return -VM_EXIT_USAGE;
+	}
+	if (cfg->rng && !virtio_rng_create(vm->virtio))
+		return -1;
+	if (cfg->balloon && !virtio_balloon_create(vm->virtio, cfg->balloon_target))
+		return -1;
+	/* the DSDT describes config_virtio_devices(cfg) slots */
+	return virtio_hub_nr_devices(vm->virtio) == config_virtio_devices(cfg) ? 0 : -1;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
+	int ret;
+
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->fd = -1;
@@ -83,6 +111,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->mem_ready = true;
 	if (guest_mem_add_ram_layout(&vm->mem, cfg->memory))
 		return -1;
+	ret = vm_create_virtio(vm, cfg);
+	if (ret)
+		return ret;
 	if (boot_load(&vm->mem, cfg, &vm->boot))
 		return -VM_EXIT_USAGE;
 	pr_info("loaded %s %s: entry %#llx, kernel %#llx-%#llx, initrd %llu bytes", vm->boot.format,
@@ -209,6 +240,7 @@ enum loop_tag {
 	TAG_SIGNAL,
 	TAG_TIMEOUT,
 	TAG_CONSOLE_POLL,
+	TAG_VIRTIO,
 };
 
 static void loop_console_poll(struct io_uring *ring, struct __kernel_timespec *ts)
@@ -248,6 +280,8 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 	loop_poll(&ring, STDIN_FILENO, TAG_STDIN);
 	loop_poll(&ring, vm->stop_eventfd, TAG_STOP);
 	loop_poll(&ring, sig_fd, TAG_SIGNAL);
+	if (vm->virtio)
+		loop_poll(&ring, virtio_hub_fd(vm->virtio), TAG_VIRTIO);
 	if (vm->cfg->timeout_s) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 
@@ -315,6 +349,10 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 			console_poll(&vm->console);
 			if (console_watching(&vm->console))
 				loop_console_poll(&ring, &poll_interval);
+			break;
+		case TAG_VIRTIO: /* queue notifications and block I/O completions */
+			virtio_hub_run(vm->virtio);
+			loop_poll(&ring, virtio_hub_fd(vm->virtio), TAG_VIRTIO);
 			break;
 		case TAG_STOP:
 		default:
@@ -392,6 +430,9 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;
+	/* after the vCPUs, before guest memory: waits for block I/O in flight */
+	virtio_hub_destroy(vm->virtio);
+	vm->virtio = NULL;
 	serial_destroy(vm->serial);
 	vm->serial = NULL;
 	testdev_destroy(vm->testdev);

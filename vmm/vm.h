@@ -43,6 +43,7 @@ enum vm_exit_status {
 struct serial;
 struct testdev;
 struct xen;
+struct virtio_hub;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -66,7 +67,8 @@ struct vm {
 	bool console_ready;
 	struct serial *serial;
 	struct testdev *testdev;
-	struct xen *xen; /* --xen: Xen HVM emulation (arch/x86/xen), else NULL */
+	struct xen *xen;	   /* --xen: Xen HVM emulation (arch/x86/xen), else NULL */
+	struct virtio_hub *virtio; /* NULL without virtio devices */
 	bool mem_ready;
 	uint64_t start_ns;
 	FILE *stats_out; /* --stats-file, opened by vm_create() */

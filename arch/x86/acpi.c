@@ -13,8 +13,13 @@
  * through the FADT's sleep control/status and reset registers, in port I/O space and served
  * by devices/acpi_pm.c.
  *
- * The DSDT is hand-assembled AML (there is no iasl at run time): \_S5 for poweroff, and COM1
- * as a PNP0501 device so the serial port and its IRQ are described, not only guessed.
+ * The DSDT is hand-assembled AML (there is no iasl at run time): \_S5 for poweroff, COM1
+ * as a PNP0501 device so the serial port and its IRQ are described, not only guessed, and
+ * every virtio-mmio device as an LNRO0005 device (Linux's virtio_mmio ACPI match): its
+ * register page and its interrupt, an edge on IOAPIC pin VIRTIO_MMIO_IRQ_BASE + n. ACPI is
+ * the only way here: in hardware-reduced mode Linux maps no ISA IRQ, so an IRQ number on
+ * the command line (virtio_mmio.device=) is not the GSI, and distribution kernels are built
+ * without VIRTIO_MMIO_CMDLINE_DEVICES anyway.
  */
 #include <stdio.h>
 #include <string.h>
@@ -230,7 +235,7 @@ static void acpi_header_finish(struct acpi_header *h)
  * to 63, else a lead byte with the byte count in bits 7:6 and the low nibble, then more bytes.
  */
 struct aml {
-	uint8_t buf[256];
+	uint8_t buf[1024];
 	size_t len;
 	bool overflow;
 };
@@ -277,6 +282,7 @@ static void aml_pkg_close(struct aml *a, size_t start)
 }
 
 #define AML_ZERO 0x00
+#define AML_STRING 0x0d
 #define AML_NAME 0x08
 #define AML_BYTE 0x0a
 #define AML_DWORD 0x0c
@@ -289,7 +295,58 @@ static void aml_pkg_close(struct aml *a, size_t start)
 /* EisaId("PNP0501"): three 5-bit letters and four hex digits, big-endian in a DWord */
 #define EISA_ID_PNP0501 0x0105d041u
 
-static void aml_build_dsdt_body(struct aml *a)
+/*
+ * Device (VRnn) { Name (_HID, "LNRO0005"), Name (_UID, n), Name (_CRS, ResourceTemplate () {
+ *   Memory32Fixed (ReadWrite, base, 0x1000),
+ *   Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { gsi } }) }
+ */
+static void aml_le32(struct aml *a, uint32_t v)
+{
+	uint8_t le[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+
+	aml_bytes(a, le, sizeof(le));
+}
+
+static void aml_virtio_mmio(struct aml *a, unsigned int n)
+{
+	/* Memory32Fixed: tag 0x86, 9 bytes follow, read-write; then base and length */
+	static const uint8_t mem32[] = { 0x86, 0x09, 0x00, 0x01 };
+	/* Extended Interrupt: tag 0x89, 6 bytes follow, consumer|edge|active high|exclusive, one */
+	static const uint8_t irq[] = { 0x89, 0x06, 0x00, 0x03, 0x01 };
+	static const uint8_t end[] = { 0x79, 0x00 };
+	char name[5];
+	size_t dev, buf;
+
+	snprintf(name, sizeof(name), "VR%02u", n % 100);
+	aml_byte(a, AML_EXT_PREFIX);
+	aml_byte(a, AML_DEVICE);
+	dev = a->len;
+	aml_bytes(a, name, 4);
+	aml_byte(a, AML_NAME);
+	aml_bytes(a, "_HID", 4);
+	aml_byte(a, AML_STRING);
+	aml_bytes(a, "LNRO0005", 9);
+	aml_byte(a, AML_NAME);
+	aml_bytes(a, "_UID", 4);
+	aml_byte(a, AML_BYTE);
+	aml_byte(a, (uint8_t)n);
+	aml_byte(a, AML_NAME);
+	aml_bytes(a, "_CRS", 4);
+	aml_byte(a, AML_BUFFER);
+	buf = a->len;
+	aml_byte(a, AML_BYTE);
+	aml_byte(a, sizeof(mem32) + 8 + sizeof(irq) + 4 + sizeof(end));
+	aml_bytes(a, mem32, sizeof(mem32));
+	aml_le32(a, (uint32_t)(VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_SIZE));
+	aml_le32(a, (uint32_t)VIRTIO_MMIO_SIZE);
+	aml_bytes(a, irq, sizeof(irq));
+	aml_le32(a, VIRTIO_MMIO_IRQ_BASE + n);
+	aml_bytes(a, end, sizeof(end));
+	aml_pkg_close(a, buf);
+	aml_pkg_close(a, dev);
+}
+
+static void aml_build_dsdt_body(struct aml *a, unsigned int virtio_devices)
 {
 	/* Name (\_S5, Package (4) { 5, 0, 0, 0 }): SLP_TYP for S5, what poweroff writes */
 	static const uint8_t s5_name[] = { AML_NAME, '_', 'S', '5', '_' };
@@ -347,15 +404,17 @@ static void aml_build_dsdt_body(struct aml *a)
 	aml_bytes(a, com1_crs, sizeof(com1_crs));
 	aml_pkg_close(a, buf);
 	aml_pkg_close(a, dev);
+	for (unsigned int n = 0; n < virtio_devices; n++)
+		aml_virtio_mmio(a, n);
 	aml_pkg_close(a, scope);
 }
 
-static int acpi_build_dsdt(struct acpi_builder *b, uint64_t *gpa)
+static int acpi_build_dsdt(struct acpi_builder *b, unsigned int virtio_devices, uint64_t *gpa)
 {
 	struct acpi_header *dsdt;
 	struct aml aml = { .len = 0 };
 
-	aml_build_dsdt_body(&aml);
+	aml_build_dsdt_body(&aml, virtio_devices);
 	if (aml.overflow)
 		return -1;
 	dsdt = acpi_alloc(b, sizeof(*dsdt) + aml.len, gpa);
@@ -467,7 +526,8 @@ static int acpi_build_madt(struct acpi_builder *b, unsigned int cpus, uint64_t *
 	return 0;
 }
 
-int acpi_setup(struct guest_mem *mem, unsigned int cpus, uint64_t *rsdp_addr)
+int acpi_setup(struct guest_mem *mem, unsigned int cpus, unsigned int virtio_devices,
+	       uint64_t *rsdp_addr)
 {
 	struct acpi_builder b = { mem, ACPI_TABLES_ADDR };
 	struct acpi_rsdp *rsdp = guest_mem_boot_ptr(mem, ACPI_RSDP_ADDR, sizeof(*rsdp));
@@ -475,8 +535,8 @@ int acpi_setup(struct guest_mem *mem, unsigned int cpus, uint64_t *rsdp_addr)
 	struct acpi_header *xsdt;
 	uint64_t entries[2];
 
-	if (!rsdp || acpi_build_dsdt(&b, &dsdt) || acpi_build_fadt(&b, dsdt, &fadt) ||
-	    acpi_build_madt(&b, cpus, &madt))
+	if (!rsdp || acpi_build_dsdt(&b, virtio_devices, &dsdt) ||
+	    acpi_build_fadt(&b, dsdt, &fadt) || acpi_build_madt(&b, cpus, &madt))
 		goto no_room;
 	entries[0] = fadt;
 	entries[1] = madt;

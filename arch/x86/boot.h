@@ -83,7 +83,9 @@ int bzimage_setup(struct guest_mem *mem, const struct boot_image *img, struct bo
  * ACPI tables for `cpus` vCPUs (RSDP at ACPI_RSDP_ADDR, XSDT, FADT, DSDT, MADT) in the
  * reserved BIOS area; *rsdp_addr gets the RSDP's address. Prints why on failure.
  */
-int acpi_setup(struct guest_mem *mem, unsigned int cpus, uint64_t *rsdp_addr);
+/* virtio_devices: virtio-mmio slots 0..n-1 in use (described in the DSDT) */
+int acpi_setup(struct guest_mem *mem, unsigned int cpus, unsigned int virtio_devices,
+	       uint64_t *rsdp_addr);
 /* Intel MP table at MPTABLE_ADDR, for kernels without ACPI (none above 254 vCPUs). */
 int mptable_setup(struct guest_mem *mem, unsigned int cpus);
 

@@ -47,10 +47,11 @@
 #define MMIO_HOLE_END   0x100000000ull
 #define HIGH_RAM_START  0x100000000ull
 
-#define VIRTIO_MMIO_BASE 0xd0000000ull
-#define VIRTIO_MMIO_SIZE 0x1000ull
-#define IOAPIC_ADDR      0xfec00000ull
-#define LAPIC_ADDR       0xfee00000ull
+#define VIRTIO_MMIO_BASE     0xd0000000ull /* device n at BASE + n * SIZE */
+#define VIRTIO_MMIO_SIZE     0x1000ull
+#define VIRTIO_MMIO_IRQ_BASE 5             /* device n: IOAPIC pin 5 + n (devices/virtio) */
+#define IOAPIC_ADDR          0xfec00000ull
+#define LAPIC_ADDR           0xfee00000ull
 
 /* Port I/O */
 #define COM1_PORT       0x3f8

@@ -6,6 +6,8 @@
 #                          kernel, also an L2 kernel)
 #   kernels/bookworm-6.1/  Debian 12 cloud kernel: bzImage + kvm modules (an L2 kernel)
 #   kernels/sid, kernels/bookworm   symlinks to the above
+#   kernels/<label>/modules/virtio*.ko  the kernel's virtio modules (those not built
+#                          in), for the virtio tests; taken from the cached packages
 #   busybox                static busybox (from the host's busybox-static package)
 #   MANIFEST               package names and versions used
 #
@@ -199,9 +201,47 @@ fetch_kernel() {
     msg "$suite kernel: $label ($release) from ${pkgs[*]}"
 }
 
+# unpack_ko SRC DST: a module, decompressed (busybox insmod wants plain .ko)
+unpack_ko() {
+    case $1 in
+        *.xz)  xz -dc "$1" >"$2" ;;
+        *.zst) zstd -dcq "$1" >"$2" ;;
+        *.gz)  gzip -dc "$1" >"$2" ;;
+        *)     cp "$1" "$2" ;;
+    esac
+}
+
+# fetch_virtio_modules SUITE: the virtio modules of the suite's kernel, from the
+# packages fetch_kernel cached (no network); built-in ones are simply absent
+VIRTIO_MODULES="virtio virtio_ring virtio_mmio virtio_blk virtio-rng virtio_balloon"
+fetch_virtio_modules() {
+    local d p v deb f m x
+    d=$KERN/$(readlink "$KERN/$1")
+    [ $refresh = 0 ] && [ -e "$d/modules/virtio.list" ] && return 0
+    x=$CACHE/tmp/virtio-$1
+    rm -rf "$x"; mkdir -p "$x"
+    while read -r p; do     # NAME=VERSION, as fetch_kernel wrote them
+        v=${p#*=}
+        deb=$(ls "$CACHE/debs/${p%%=*}_${v//:/%3a}_"*.deb 2>/dev/null | head -n1)
+        [ -n "$deb" ] || die "$1: cached package for $p not found; run fetch.sh --refresh"
+        dpkg -x "$deb" "$x"
+    done <"$d/packages"
+    : >"$d/modules/virtio.list"
+    for m in $VIRTIO_MODULES; do
+        f=$(find "$x" -type f \( -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" -o -name "$m.ko.gz" \) | head -n1)
+        [ -n "$f" ] || continue
+        unpack_ko "$f" "$d/modules/$m.ko"
+        echo "$m" >>"$d/modules/virtio.list"
+    done
+    rm -rf "$x"
+    msg "$1 kernel: virtio modules $(tr '\n' ' ' <"$d/modules/virtio.list")"
+}
+
 fetch_busybox
 fetch_kernel sid
 fetch_kernel bookworm
+fetch_virtio_modules sid
+fetch_virtio_modules bookworm
 rm -rf "$CACHE/tmp"
 
 {

@@ -73,3 +73,243 @@ for k in /l2/kernels/*; do             # e.g. bookworm-6.1 sid-7.2
         done
     done
 done
+
+# ---------------------------------------------------------------- virtio
+# minivmm with virtio-mmio devices; the L2 side is l2-virtio.sh (minivmm.virtio=TEST).
+# The VMM runs in the background with its console in $VLOG; the L1 side waits for the
+# guest's VIRTIO-* lines, measures the VMM from outside (SIGKILL, RSS) and checks.
+
+# vstart KERNEL TEST MINIVMM-ARGS...
+vstart() {
+    local k=$1 test=$2
+    shift 2
+    VLOG=/tmp/virtio-$TEST_NAME.log
+    minivmm run --kernel "/l2/kernels/$k/bzImage" --initrd /l2/initrd.cpio \
+        --cmdline "$L2_CMDLINE minivmm.virtio=$test" --cpus 1 --memory "$L2_MEM" \
+        --log-level info "$@" </dev/null >"$VLOG" 2>&1 &
+    VPID=$!
+}
+# vwait ERE SECONDS: until the console has a matching line (then in VLINE)
+vwait() {
+    local i=0
+    while [ $i -lt $(($2 * 10)) ]; do
+        VLINE=$(vline "$1") && [ -n "$VLINE" ] && return 0
+        if ! kill -0 "$VPID" 2>/dev/null; then
+            VLINE=$(vline "$1") && [ -n "$VLINE" ] && return 0
+            reason "VMM exited before '$1'; last: $(grep -v '^ *$' "$VLOG" | tail -n 1)"
+            return 1
+        fi
+        usleep 100000
+        i=$((i + 1))
+    done
+    reason "no '$1' within $2 s; last: $(grep -v '^ *$' "$VLOG" | tail -n 1)"
+    return 1
+}
+# vexit SECONDS: wait for the VMM to exit by itself; its status in VRC
+vexit() {
+    local i=0
+    while kill -0 "$VPID" 2>/dev/null && [ $i -lt $(($1 * 10)) ]; do usleep 100000; i=$((i + 1)); done
+    kill -KILL "$VPID" 2>/dev/null
+    wait "$VPID"
+    VRC=$?
+}
+vlog() { prefix "$TEST_NAME" <"$VLOG"; }
+# vfield KEY LINE: the value of KEY=... in LINE
+vfield() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+vline() { grep -E -m1 -- "$1" "$VLOG" | tr -d '\r'; }
+rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$VPID/status" 2>/dev/null; }
+# KiB allocated in the guest-RAM memfds of the VMM
+ram_kb() {
+    local f t=0 b
+    for f in /proc/"$VPID"/fd/*; do
+        case $(readlink "$f") in *minivmm-ram*) b=$(stat -L -c %b "$f"); t=$((t + b / 2)) ;; esac
+    done
+    echo $t
+}
+
+# the guest writes 4 MiB at 8 MiB with conv=fsync and discards 4 MiB at 32 MiB; minivmm is
+# then SIGKILLed and L1 reads the image
+virtio_blk() {
+    local k=$1 img=/tmp/disk-$1.img pat back img_md5 zero_md5 disc_img disc_guest alloc info
+    rm -f "$img"
+    truncate -s 64M "$img"
+    vstart "$k" blk --disk "path=$img,id=minivmm-disk-0"
+    if ! vwait "VIRTIO-BLK-WRITTEN|VIRTIO-FAIL" 150; then vexit 0; vlog; return 1; fi
+    kill -KILL "$VPID"
+    wait "$VPID"
+    VRC=$?
+    vlog
+    info=$(vline VIRTIO-BLK-INFO)
+    pat=$(vfield md5 "$(vline VIRTIO-BLK-PATTERN)")
+    back=$(vfield md5 "$(vline VIRTIO-BLK-READBACK)")
+    disc_guest=$(vfield md5 "$(vline VIRTIO-BLK-DISCARDED)")
+    img_md5=$(dd if="$img" bs=1M skip=8 count=4 2>/dev/null | md5sum | cut -d' ' -f1)
+    disc_img=$(dd if="$img" bs=1M skip=32 count=4 2>/dev/null | md5sum | cut -d' ' -f1)
+    zero_md5=$(dd if=/dev/zero bs=1M count=4 2>/dev/null | md5sum | cut -d' ' -f1)
+    alloc=$(( $(stat -c %b "$img") / 2 ))
+    say "INFO $TEST_NAME ${info#VIRTIO-BLK-INFO } vmm_status=$VRC image_alloc_kb=$alloc" \
+        "$(vline VIRTIO-BLK-WRITE | cut -d' ' -f2-)"
+    [ -n "$pat" ] || { reason "guest wrote no pattern"; return 1; }
+    [ "$VRC" = 137 ] || { reason "minivmm was not SIGKILLed (status $VRC)"; return 1; }
+    [ "$(vfield sectors "$info")" = 131072 ] || { reason "guest sees $(vfield sectors "$info") sectors"; return 1; }
+    [ "$(vfield serial "$info")" = minivmm-disk-0 ] || { reason "GET_ID: serial '$(vfield serial "$info")'"; return 1; }
+    [ "$back" = "$pat" ] || { reason "guest read back $back, wrote $pat"; return 1; }
+    [ "$img_md5" = "$pat" ] || { reason "image after SIGKILL has $img_md5 at 8 MiB, guest wrote $pat"; return 1; }
+    if [ "$disc_guest" != "$zero_md5" ] || [ "$disc_img" != "$zero_md5" ]; then
+        reason "discarded range not zero (guest $disc_guest, image $disc_img)"
+        return 1
+    fi
+    [ "$alloc" -le 5120 ] || { reason "image has $alloc KiB allocated: discard did not punch a hole"; return 1; }
+    return 0
+}
+
+# a read-only disk: reads work, writes and discards are refused, the image is unchanged
+virtio_blkro() {
+    local k=$1 img=/tmp/disk-ro-$1.img before after pat got w d
+    rm -f "$img"
+    truncate -s 64M "$img"
+    dd if=/dev/urandom of="$img" bs=1M seek=8 count=4 conv=notrunc 2>/dev/null
+    pat=$(dd if="$img" bs=1M skip=8 count=4 2>/dev/null | md5sum | cut -d' ' -f1)
+    before=$(md5sum <"$img" | cut -d' ' -f1)
+    vstart "$k" blkro --disk "$img,readonly"
+    if ! vwait "VIRTIO-RO-DONE|VIRTIO-FAIL" 150; then vexit 0; vlog; return 1; fi
+    vexit 30
+    vlog
+    after=$(md5sum <"$img" | cut -d' ' -f1)
+    got=$(vfield md5 "$(vline VIRTIO-RO-READ)")
+    w=$(vline VIRTIO-RO-WRITE)
+    d=$(vline VIRTIO-RO-DISCARD)
+    say "INFO $TEST_NAME $(vline VIRTIO-BLK-INFO | cut -d' ' -f2-) vmm_status=$VRC"
+    [ "$(vfield ro "$(vline VIRTIO-BLK-INFO)")" = 1 ] || { reason "guest does not see the disk read-only"; return 1; }
+    [ "$got" = "$pat" ] || { reason "guest read $got, image has $pat"; return 1; }
+    case $w in *refused*) ;; *) reason "write not refused: $w"; return 1 ;; esac
+    case $d in *refused*) ;; *) reason "discard not refused: $d"; return 1 ;; esac
+    [ "$before" = "$after" ] || { reason "read-only image changed"; return 1; }
+    [ "$VRC" = 0 ] || { reason "VMM exit status $VRC after poweroff"; return 1; }
+    return 0
+}
+
+# /dev/hwrng is virtio_rng and gives random bytes
+virtio_rng() {
+    local k=$1 l n t0 t1
+    vstart "$k" rng --rng
+    if ! vwait "VIRTIO-RNG-DONE|VIRTIO-FAIL" 150; then vexit 0; vlog; return 1; fi
+    vexit 30
+    vlog
+    l=$(vline VIRTIO-RNG-BYTES)
+    n=$(vfield n "$l")
+    say "INFO $TEST_NAME $(vline VIRTIO-RNG-INFO | cut -d' ' -f2-) ${l#VIRTIO-RNG-BYTES } vmm_status=$VRC" \
+        "kib_per_s=$(awk -v n="$n" -v a="$(vfield t0 "$l")" -v b="$(vfield t1 "$l")" 'BEGIN { d = b - a; if (d <= 0) d = 0.01; printf "%d", n / 1024 / d }')"
+    case $(vline VIRTIO-RNG-INFO) in *current=virtio_rng*) ;; *) reason "hwrng is not virtio: $(vline VIRTIO-RNG-INFO)"; return 1 ;; esac
+    [ "$n" = 1048576 ] || { reason "read $n bytes of 1 MiB from /dev/hwrng"; return 1; }
+    [ "$(vfield a "$l")" != "$(vfield b "$l")" ] || { reason "two reads gave the same bytes"; return 1; }
+    [ "$(vfield zero_bytes_in_4k "$l")" -lt 64 ] || { reason "too many zero bytes"; return 1; }
+    return 0
+}
+
+# free page reporting: the guest fills 128 MiB of tmpfs, frees it; minivmm's RSS and its
+# guest-RAM memfd allocation must drop
+virtio_balloon() {
+    local k=$1 base filled ram_filled low ram_low t_freed t_low now r t90
+    vstart "$k" balloon --balloon
+    if ! vwait "VIRTIO-BALLOON-BASE|VIRTIO-FAIL" 150; then vexit 0; vlog; return 1; fi
+    base=$(rss_kb)
+    vwait "VIRTIO-BALLOON-FILLED" 60 || { vexit 0; vlog; return 1; }
+    sleep 2
+    filled=$(rss_kb)
+    ram_filled=$(ram_kb)
+    vwait "VIRTIO-BALLOON-FREED" 60 || { vexit 0; vlog; return 1; }
+    now_ms; t_freed=$NOW
+    low=$filled ram_low=$ram_filled t_low=$t_freed
+    : >/tmp/balloon.rss
+    while ! grep -q VIRTIO-BALLOON-DONE "$VLOG" && kill -0 "$VPID" 2>/dev/null; do
+        r=$(rss_kb)
+        now_ms
+        [ -n "$r" ] && echo "$((NOW - t_freed)) $r" >>/tmp/balloon.rss
+        if [ -n "$r" ] && [ "$r" -lt "$low" ]; then
+            low=$r; ram_low=$(ram_kb); t_low=$NOW
+        fi
+        usleep 100000
+    done
+    # first sample at which 90% of the final drop was reached
+    t90=$(awk -v f="$filled" -v l="$low" '$2 <= f - 0.9 * (f - l) { print $1; exit }' /tmp/balloon.rss)
+    vexit 30
+    vlog
+    say "INFO $TEST_NAME $(vline VIRTIO-BALLOON-INFO | cut -d' ' -f2-) rss_base_kb=$base" \
+        "rss_filled_kb=$filled rss_after_kb=$low ram_filled_kb=$ram_filled ram_after_kb=$ram_low" \
+        "freed_mib=$(( (filled - low) / 1024 )) ms_to_90pct=${t90:--} ms_to_lowest=$((t_low - t_freed))" \
+        "mib_per_s_from_free=$(awk -v f="$filled" -v l="$low" -v t="${t90:-0}" 'BEGIN { if (t > 0) printf "%d", 0.9 * (f - l) / 1024 / (t / 1000); else print "-" }')" \
+        "$(grep -m1 'virtio-balloon.*reports freed' "$VLOG" | sed 's/.*: //; s/ /_/g')"
+    [ "$(vfield reporting "$(vline VIRTIO-BALLOON-INFO)")" = 1 ] || { reason "free page reporting not negotiated"; return 1; }
+    [ $((filled - base)) -ge 65536 ] || { reason "filling the guest did not raise the RSS ($base -> $filled kB)"; return 1; }
+    [ $((filled - low)) -ge 65536 ] || { reason "RSS did not drop by 64 MiB after the guest freed 128 MiB ($filled -> $low kB)"; return 1; }
+    return 0
+}
+
+# the balloon inflated at start: 64 MiB = 16384 pages taken from the guest
+virtio_inflate() {
+    local k=$1 l
+    vstart "$k" inflate --balloon=64M
+    if ! vwait "VIRTIO-INFLATE-DONE|VIRTIO-FAIL" 150; then vexit 0; vlog; return 1; fi
+    vexit 30
+    vlog
+    l=$(grep -m1 'virtio-balloon.*inflated' "$VLOG" | tr -d '\r')
+    say "INFO $TEST_NAME $(vline 'VIRTIO-INFLATE ' | cut -d' ' -f2-) vmm_status=$VRC $(echo "${l#*: }" | tr ' ' '_')"
+    case $l in *"inflated 16384 pages"*) ;; *) reason "balloon did not inflate to 16384 pages: ${l:-no stats}"; return 1 ;; esac
+    [ "$VRC" = 0 ] || { reason "VMM exit status $VRC"; return 1; }
+    return 0
+}
+
+# virtio-blk throughput under minivmm and under QEMU microvm (virtio-blk-device,
+# aio=io_uring) on the same kind of image: INFO lines with MiB/s and IOPS
+vstart_qemu() {
+    local k=$1 test=$2 img=$3
+    VLOG=/tmp/virtio-$TEST_NAME.log
+    qemu-system-x86_64 -M microvm -cpu host -enable-kvm -smp 1 -m "$L2_MEM" \
+        -display none -monitor none -serial stdio -no-reboot \
+        -kernel "/l2/kernels/$k/bzImage" -initrd /l2/initrd.cpio \
+        -append "$L2_CMDLINE minivmm.virtio=$test" \
+        -drive "file=$img,if=none,id=d0,format=raw,cache=writeback,aio=io_uring" \
+        -device virtio-blk-device,drive=d0 </dev/null >"$VLOG" 2>&1 &
+    VPID=$!
+}
+virtio_perf() {
+    local vmm=$1 k=$2 img=/tmp/perf.img w r q
+    rm -f "$img"
+    truncate -s 128M "$img"
+    if [ "$vmm" = qemu ]; then
+        vstart_qemu "$k" perf "$img"
+    else
+        vstart "$k" perf --disk "$img"
+    fi
+    if ! vwait "VIRTIO-PERF-DONE|VIRTIO-FAIL" 300; then vexit 0; vlog; return 1; fi
+    vexit 30
+    vlog
+    rate() { awk -v n="$(vfield "$2" "$1")" -v a="$(vfield t0 "$1")" -v b="$(vfield t1 "$1")" -v d="$3" \
+        'BEGIN { t = b - a; if (t <= 0) t = 0.01; printf "%.1f", n / t / d }'; }
+    w=$(vline 'VIRTIO-PERF write'); r=$(vline 'VIRTIO-PERF read_mb'); q=$(vline 'VIRTIO-PERF read4k')
+    say "INFO $TEST_NAME vmm=$vmm seq_write_mib_s=$(rate "$w" write_mb 1) seq_read_mib_s=$(rate "$r" read_mb 1)" \
+        "read4k_qd1_iops=$(rate "$q" read4k_n 1) vmm_status=$VRC"
+    rm -f "$img"
+    [ -n "$w" ] && [ -n "$r" ] && [ -n "$q" ]
+}
+
+# only with a minivmm that has virtio devices (--disk)
+if minivmm run --help 2>/dev/null | grep -q -- '--disk'; then
+    for k in /l2/kernels/*; do
+        k=${k##*/}
+        t "virtio-blk-$k" virtio_blk "$k"
+        t "virtio-blkro-$k" virtio_blkro "$k"
+        t "virtio-rng-$k" virtio_rng "$k"
+        t "virtio-balloon-$k" virtio_balloon "$k"
+        t "virtio-inflate-$k" virtio_inflate "$k"
+        # throughput figures are benchmarks (bench/nested-virtio.sh), not tests: only on request
+        case ${ONLY:-} in
+            *perf*)
+                t "virtio-perf-minivmm-$k" virtio_perf minivmm "$k"
+                t "virtio-perf-qemu-$k" virtio_perf qemu "$k" ;;
+        esac
+    done
+else
+    say "INFO - this minivmm has no virtio devices (no --disk): virtio tests not run"
+fi

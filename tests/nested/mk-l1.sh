@@ -9,7 +9,8 @@
 #   /lib/modules/nested/     irqbypass.ko kvm.ko kvm-amd.ko of the L1 kernel (uncompressed)
 #   /usr/bin/minivmm         PATH (+ its shared libraries); a stub that fails if no PATH
 #   /usr/bin/qemu-system-x86_64 (+ libraries, firmware/option ROMs) for the peer runs
-#   /l2/initrd.cpio          the L2 initramfs (mk-l2-initrd.sh)
+#   /l2/initrd.cpio          the L2 initramfs (mk-l2-initrd.sh, with l2-virtio.sh and the
+#                            kernels' virtio modules)
 #   /l2/kernels/<label>/     bzImage and vmlinux (mk-vmlinux.sh) of the cached kernels
 #   /repo/guest-kernel-tests/ run.sh, other scripts/lists, build/*.elf, and
 #   /repo/configs/**/*.ini    if present in the tree
@@ -33,7 +34,10 @@ QEMU=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 not installed (
 
 mkdir -p "$IMG"
 # L2 pieces (cheap when up to date)
-[ "$IMG/l2-initrd.cpio" -nt "$NESTED_DIR/mk-l2-initrd.sh" ] || "$NESTED_DIR/mk-l2-initrd.sh" "$IMG/l2-initrd.cpio"
+if [ ! "$IMG/l2-initrd.cpio" -nt "$NESTED_DIR/mk-l2-initrd.sh" ] ||
+   [ ! "$IMG/l2-initrd.cpio" -nt "$NESTED_DIR/l2-virtio.sh" ]; then
+    "$NESTED_DIR/mk-l2-initrd.sh" "$IMG/l2-initrd.cpio"
+fi
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/l1-root.XXXXXX")
 trap 'rm -rf "$root"' EXIT

@@ -29,6 +29,20 @@ for a in $("$BUSYBOX" --list-full); do
     [ -e "$root/$a" ] || ln -s /usr/bin/busybox "$root/$a"
 done
 
+# virtio modules of every cached kernel (fetch.sh puts them next to the kvm
+# modules) and the L2 side of the virtio tests (minivmm.virtio=TEST)
+for kd in "$CACHE"/kernels/*/; do
+    kd=${kd%/}
+    if [ -L "$kd" ] || [ ! -s "$kd/release" ]; then continue; fi
+    rel=$(cat "$kd/release")
+    for m in virtio virtio_ring virtio_mmio virtio_blk virtio-rng virtio_balloon; do
+        if [ -e "$kd/modules/$m.ko" ]; then
+            install -D -m 0644 "$kd/modules/$m.ko" "$root/usr/lib/modules/$rel/$m.ko"
+        fi
+    done
+done
+install -m 0644 "$NESTED_DIR/l2-virtio.sh" "$root/l2-virtio.sh"
+
 cat >"$root/init" <<'EOF'
 #!/bin/busybox sh
 # L2 init (tests/nested/mk-l2-initrd.sh)
@@ -45,6 +59,9 @@ read up rest </proc/uptime
 echo "L2-UPTIME=$up"
 echo "L2-KERNEL=$(uname -r)"
 echo MINIVMM-L2-DONE
+for o in $(cat /proc/cmdline); do
+    case $o in minivmm.virtio=*) . /l2-virtio.sh; l2_virtio "${o#*=}" ;; esac
+done
 case " $(cat /proc/cmdline) " in
 *" minivmm.shell=1 "*)
     echo "L2: minivmm.shell=1: shell on the console; 'exit' powers off"

@@ -563,7 +563,7 @@ static void expect_words(const char *prefix, const char *const *words, size_t n)
 		expect_words(prefix, w_, sizeof(w_) / sizeof(w_[0])); \
 	} while (0)
 #define expect_accepted_sections(prefix) \
-	expect_accepted_keys(prefix, "machine", "memory", "boot", "test", "xen")
+	expect_accepted_keys(prefix, "machine", "memory", "boot", "test", "xen", "disk", "devices")
 
 static void test_set_xen(void **state)
 {
@@ -584,6 +584,77 @@ static void test_set_xen(void **state)
 	assert_int_equal(set_cfg.xen_transport, 2);
 	expect_bad("xen", "transport", "vmcall", "auto, kvm, pio");
 	assert_int_equal(set("machine", "version", "4.17"), -1); /* keys belong to their section */
+}
+
+static void test_set_disk(void **state)
+{
+	(void)state;
+	assert_int_equal(set_cfg.nr_disks, 0);
+	/* readonly and id belong to the disk whose path came before them */
+	assert_int_equal(set("disk", "readonly", "true"), -1);
+	assert_string_equal(set_err, "'readonly' before the disk's 'path'");
+	assert_int_equal(set("disk", "path", "a.img"), 0);
+	assert_string_equal(set_cfg.disks[0].path, "/base/dir/a.img");
+	assert_int_equal(set("disk", "readonly", "yes"), 0);
+	assert_int_equal(set("disk", "id", "12345678901234567890"), 0);
+	assert_int_equal(set("disk", "id", "again"), -1);
+	assert_string_equal(set_err, "duplicate key 'id' for disk /base/dir/a.img");
+	assert_int_equal(set("disk", "path", "/abs/b.img"), 0);
+	expect_bad("disk", "readonly", "ro", "true or false");
+	expect_bad("disk", "id", "123456789012345678901",
+		   "up to 20 characters (the guest's serial)");
+	expect_bad("disk", "id", "", "up to 20 characters (the guest's serial)");
+	assert_int_equal(set_cfg.nr_disks, 2);
+	assert_true(set_cfg.disks[0].readonly);
+	assert_string_equal(set_cfg.disks[0].id, "12345678901234567890");
+	assert_false(set_cfg.disks[1].readonly);
+	assert_string_equal(set_cfg.disks[1].id, "");
+	for (int i = 2; i < CONFIG_MAX_DISKS; i++)
+		assert_int_equal(set("disk", "path", "c.img"), 0);
+	assert_int_equal(set("disk", "path", "d.img"), -1);
+	assert_contains(set_err, "more than");
+}
+
+static void test_add_disk_spec(void **state)
+{
+	char err[256];
+
+	(void)state;
+	assert_int_equal(config_add_disk(&set_cfg, "/img/a.raw", err, sizeof(err)), 0);
+	assert_int_equal(
+		config_add_disk(&set_cfg, "path=/img/b.raw,readonly,id=bee", err, sizeof(err)), 0);
+	assert_int_equal(set_cfg.nr_disks, 2);
+	assert_string_equal(set_cfg.disks[0].path, "/img/a.raw");
+	assert_false(set_cfg.disks[0].readonly);
+	assert_string_equal(set_cfg.disks[1].path, "/img/b.raw");
+	assert_true(set_cfg.disks[1].readonly);
+	assert_string_equal(set_cfg.disks[1].id, "bee");
+	assert_int_equal(config_add_disk(&set_cfg, "", err, sizeof(err)), -1);
+	assert_int_equal(config_add_disk(&set_cfg, "id=x", err, sizeof(err)), -1);
+	assert_contains(err, "starts with path=FILE");
+	assert_int_equal(config_add_disk(&set_cfg, "a.raw,path=b.raw", err, sizeof(err)), -1);
+	assert_contains(err, "one path per --disk");
+	assert_int_equal(config_add_disk(&set_cfg, "a.raw,readonly=maybe", err, sizeof(err)), -1);
+	assert_contains(err, "bad value 'maybe' for readonly");
+	assert_int_equal(config_add_disk(&set_cfg, "a.raw,size=1G", err, sizeof(err)), -1);
+	assert_contains(err, "unknown key 'size' in [disk]");
+}
+
+static void test_set_devices(void **state)
+{
+	(void)state;
+	assert_false(set_cfg.rng);
+	assert_false(set_cfg.balloon);
+	assert_int_equal(config_virtio_devices(&set_cfg), 0);
+	assert_int_equal(set("devices", "rng", "on"), 0);
+	assert_int_equal(set("devices", "balloon", "true"), 0);
+	assert_int_equal(set("devices", "balloon-target", "64M"), 0);
+	assert_int_equal(set_cfg.balloon_target, 64 * MiB);
+	assert_int_equal(set("devices", "balloon-target", "lots"), -1);
+	assert_contains(set_err, "bad value 'lots' for balloon-target");
+	expect_bad("devices", "rng", "2", "true or false");
+	assert_int_equal(set("disk", "path", "/x.img"), 0);
+	assert_int_equal(config_virtio_devices(&set_cfg), 3);
 }
 
 static void test_set_unknown_section(void **state)
@@ -806,8 +877,8 @@ static void test_load_unknown_key_line(void **state)
 			  "unknown key 'memory' in [machine] (accepted: ");
 	expect_load_error("unknown-key2.ini", "[boot]\nkernl = /vmlinux\n", 2,
 			  "unknown key 'kernl' in [boot] (accepted: ");
-	expect_load_error("unknown-section.ini", "[machine]\ncpus=1\n[disk]\npath = x\n", 4,
-			  "unknown section [disk] (accepted: ");
+	expect_load_error("unknown-section.ini", "[machine]\ncpus=1\n[network]\nmodel = x\n", 4,
+			  "unknown section [network] (accepted: ");
 	expect_load_error("no-section.ini", "\ncpus = 2\n", 2, "unknown section [] (accepted: ");
 }
 
@@ -822,6 +893,31 @@ static void test_load_bad_value_line(void **state)
 		"bad-backing.ini", "[memory]\nbacking = tmpfs\n", 2,
 		"bad value 'tmpfs' for backing (accepted: memfd, guest_memfd, anonymous)");
 	expect_load_error("empty-kernel.ini", "[boot]\nkernel =\n", 2, "empty path");
+}
+
+/* [disk] may come several times; its keys repeat once per disk. */
+static void test_load_disks(void **state)
+{
+	char path[PATH_MAX], msg[512];
+	struct vm_config cfg;
+
+	(void)state;
+	unit_write_text(path, "disks.ini",
+			"[disk]\npath = one.img\nreadonly = true\nid = first\n"
+			"[devices]\nrng = true\n"
+			"[disk]\npath = /two.img\nid = second\n");
+	config_defaults(&cfg);
+	assert_int_equal(load(&cfg, path, msg, sizeof(msg)), 0);
+	assert_int_equal(cfg.nr_disks, 2);
+	assert_non_null(strstr(cfg.disks[0].path, "/one.img"));
+	assert_true(cfg.disks[0].readonly);
+	assert_string_equal(cfg.disks[1].path, "/two.img");
+	assert_string_equal(cfg.disks[1].id, "second");
+	assert_true(cfg.rng);
+	unit_write_text(path, "disk-dup.ini", "[disk]\npath = a\nid = x\nid = y\n");
+	config_defaults(&cfg);
+	assert_int_equal(load(&cfg, path, msg, sizeof(msg)), -1);
+	assert_contains(msg, "disk-dup.ini:4: duplicate key 'id' for disk ");
 }
 
 static void test_load_duplicate_key(void **state)
@@ -1041,6 +1137,28 @@ static void test_validate_host_ram(void **state)
 	assert_contains(msg, "1073741824M");
 }
 
+static void test_validate_devices(void **state)
+{
+	struct vm_config cfg;
+	char msg[512];
+
+	(void)state;
+	valid_cfg(&cfg);
+	cfg.balloon_target = 16 * MiB;
+	assert_int_equal(validate(&cfg, 1, msg, sizeof(msg)), -1);
+	assert_contains(msg, "balloon-target needs the balloon");
+	cfg.balloon = true;
+	assert_int_equal(validate(&cfg, 1, msg, sizeof(msg)), 0);
+	cfg.balloon_target = 128 * MiB;
+	assert_int_equal(validate(&cfg, 1, msg, sizeof(msg)), -1);
+	assert_contains(msg, "more than the guest's memory");
+	cfg.balloon_target = 0;
+	cfg.nr_disks = CONFIG_MAX_DISKS + 1; /* more than the [disk] keys let through */
+	cfg.rng = true;
+	assert_int_equal(validate(&cfg, 1, msg, sizeof(msg)), -1);
+	assert_contains(msg, "at most 8 virtio devices");
+}
+
 static void test_validate_hugepages(void **state)
 {
 	struct vm_config cfg;
@@ -1089,6 +1207,9 @@ int main(void)
 		cmocka_unit_test_setup(test_set_cmdline, set_setup),
 		cmocka_unit_test_setup(test_set_protocol, set_setup),
 		cmocka_unit_test_setup(test_set_xen, set_setup),
+		cmocka_unit_test_setup(test_set_disk, set_setup),
+		cmocka_unit_test_setup(test_add_disk_spec, set_setup),
+		cmocka_unit_test_setup(test_set_devices, set_setup),
 		cmocka_unit_test_setup(test_set_unknown_section, set_setup),
 		cmocka_unit_test_setup(test_set_unknown_key, set_setup),
 		cmocka_unit_test_setup(test_set_small_error_buffer, set_setup),
@@ -1098,6 +1219,7 @@ int main(void)
 		cmocka_unit_test(test_load_relative_config_path),
 		cmocka_unit_test(test_load_unknown_key_line),
 		cmocka_unit_test(test_load_bad_value_line),
+		cmocka_unit_test(test_load_disks),
 		cmocka_unit_test(test_load_duplicate_key),
 		cmocka_unit_test(test_load_syntax_error_line),
 		cmocka_unit_test(test_load_first_error_wins),
@@ -1110,6 +1232,7 @@ int main(void)
 		cmocka_unit_test(test_validate_memory),
 		cmocka_unit_test(test_validate_host_ram),
 		cmocka_unit_test(test_validate_hugepages),
+		cmocka_unit_test(test_validate_devices),
 	};
 
 	return cmocka_run_group_tests(tests, unit_tmpdir_setup, unit_tmpdir_teardown);
