@@ -33,16 +33,13 @@
 
 #include "../../vmm/gpc.h"
 #include "../../vmm/guest_mem.h"
+#include "../../vmm/kvm.h"
 #include "../../vmm/lock.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio 1.x is little-endian");
 
-/*
- * Rank of a device's lock: after the vCPU lock (20) and the Xen lock (30), before the cache
- * refresh mutex (40). lock.h gains LOCK_RANK_VIRTIO = 35 with the integration patch; until then
- * the same number is used here.
- */
-#define VIRTIO_LOCK_RANK ((enum lock_rank)35)
+/* A device's lock: after the Xen lock, before the cache refresh mutex (lock.h). */
+#define VIRTIO_LOCK_RANK LOCK_RANK_VIRTIO
 
 /* Guest IRQ (IOAPIC pin) of virtio-mmio device n: VIRTIO_MMIO_IRQ_BASE + n. */
 #ifndef VIRTIO_MMIO_IRQ_BASE
@@ -284,12 +281,5 @@ struct virtio_dev *virtio_rng_create(struct virtio_hub *hub);
 struct virtio_dev *virtio_balloon_create(struct virtio_hub *hub, uint64_t target);
 /* Ask the guest to inflate the balloon to `bytes` (4 KiB pages); config interrupt. */
 void virtio_balloon_set_target(struct virtio_dev *dev, uint64_t bytes);
-
-/* ---- KVM (vmm/kvm.c; declared here until kvm.h carries them) ------------------------------ */
-/* KVM_IOEVENTFD: 4-byte MMIO writes of `datamatch` to addr signal fd. */
-int kvm_vm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, uint64_t datamatch, int fd,
-		     bool assign);
-/* KVM_IRQFD: a write to fd raises an edge on GSI gsi. */
-int kvm_vm_irqfd(int vm_fd, uint32_t gsi, int fd, bool assign);
 
 #endif
