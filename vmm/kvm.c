@@ -76,11 +76,6 @@ const char *kvm_host_kind(void)
 	return "unknown";
 }
 
-bool kvm_host_runs_linux(void)
-{
-	return strcmp(kvm_host_kind(), "pvm") != 0;
-}
-
 int kvm_sys_open(struct kvm_sys *sys)
 {
 	struct kvm_caps *c = &sys->caps;

@@ -44,8 +44,6 @@ void kvm_sys_close(struct kvm_sys *sys);
 void kvm_caps_print(const struct kvm_sys *sys, FILE *out);
 /* "pvm", "vmx", "svm" or "unknown", from the loaded KVM vendor module. */
 const char *kvm_host_kind(void);
-/* False on PVM, whose emulated guest kernel mode cannot run an unmodified Linux. */
-bool kvm_host_runs_linux(void);
 
 int kvm_vm_create(const struct kvm_sys *sys);
 int kvm_vm_enable_cap(int vm_fd, uint32_t cap, uint64_t arg0);

@@ -41,8 +41,3 @@ int log_parse_level(const char *name, enum log_level *out)
 	}
 	return -1;
 }
-
-const char *log_level_names(void)
-{
-	return "error, warn, info, debug";
-}

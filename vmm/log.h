@@ -13,7 +13,6 @@ extern enum log_level log_level;
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int log_parse_level(const char *name, enum log_level *out);
-const char *log_level_names(void);
 
 #define pr_err(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

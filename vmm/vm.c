@@ -266,7 +266,6 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 	struct terminal con = { 0 };
 	struct __kernel_timespec timeout = { 0 }, poll_interval = { 0 };
 	struct io_uring ring;
-	bool stdin_open = true;
 	int err;
 
 	err = sandbox_io_uring_init(&ring, 8, SANDBOX_ROLE_MAIN);
@@ -316,14 +315,11 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 		switch (tag) {
 		case TAG_STDIN:
 			n = read(STDIN_FILENO, buf, sizeof(buf));
-			if (n > 0) {
+			if (n > 0)
 				terminal_input(vm, &con, buf, (size_t)n);
+			/* at EOF (or a read error) stdin is no longer polled; the guest runs on */
+			if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
 				loop_poll(&ring, STDIN_FILENO, TAG_STDIN);
-			} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-				loop_poll(&ring, STDIN_FILENO, TAG_STDIN);
-			} else {
-				stdin_open = false; /* EOF: the guest keeps running */
-			}
 			break;
 		case TAG_SIGNAL: {
 			struct signalfd_siginfo si;
@@ -359,7 +355,6 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 			break;
 		}
 	}
-	(void)stdin_open;
 	terminal_restore(&con);
 	io_uring_queue_exit(&ring);
 }
