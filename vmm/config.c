@@ -255,6 +255,8 @@ static const struct config_key config_keys[] = {
 	{ "devices", "rng", "true or false" },
 	{ "devices", "balloon", "true or false" },
 	{ "devices", "balloon-target", "a size such as 64M (memory the balloon takes)" },
+	{ "devices", "virtio-console",
+	  "[file=]PATH[,truncate] (appended to), stdout, null (discarded) or none (no device)" },
 };
 
 /* Keys that may be given more than once, each adding a value ([disk]: once per disk). */
@@ -324,6 +326,53 @@ static int config_set_disk(struct vm_config *cfg, const struct config_key *k, co
 		strcpy(d->id, value);
 	}
 	d->keys_set |= bit;
+	return 0;
+}
+
+/*
+ * [devices] virtio-console (and --virtio-console): "none", "null", "stdout", or a file:
+ * "[file=]PATH[,truncate]". Only a trailing ",truncate" is special, so a path may hold
+ * commas; "file=" names a file called "stdout" or "none".
+ */
+static int config_set_vcon(struct vm_config *cfg, const struct config_key *k, const char *value,
+			   const char *base_dir, char *err, size_t err_len)
+{
+	static const char suffix[] = ",truncate";
+	char path[CONFIG_PATH_MAX];
+	size_t len = strlen(value);
+	bool truncate = false;
+
+	cfg->vcon_truncate = false;
+	if (!strcmp(value, "none")) {
+		cfg->vcon_sink = VCON_SINK_NONE;
+		return 0;
+	}
+	if (!strcmp(value, "null")) {
+		cfg->vcon_sink = VCON_SINK_NULL;
+		return 0;
+	}
+	if (!strcmp(value, "stdout")) {
+		cfg->vcon_sink = VCON_SINK_STDOUT;
+		return 0;
+	}
+	if (!strncmp(value, "file=", 5)) {
+		value += 5;
+		len -= 5;
+	}
+	if (len >= sizeof(suffix) - 1 && !strcmp(value + len - (sizeof(suffix) - 1), suffix)) {
+		truncate = true;
+		len -= sizeof(suffix) - 1;
+	}
+	if (!len || len >= sizeof(path)) {
+		snprintf(err, err_len, "bad value for %s (accepted: %s)", k->key, k->accepted);
+		return -1;
+	}
+	memcpy(path, value, len);
+	path[len] = '\0';
+	if (set_path(cfg->vcon_path, path, base_dir, err, err_len))
+		return -1;
+	cfg->vcon_sink = VCON_SINK_FILE;
+	cfg->vcon_truncate = truncate;
 	return 0;
 }
 
@@ -515,6 +564,8 @@ int config_set(struct vm_config *cfg, const char *section, const char *key, cons
 			snprintf(err, err_len, "bad value '%s' for %s: %s", value, key, why);
 			return -1;
 		}
+	} else if (!strcmp(key, "virtio-console")) {
+		return config_set_vcon(cfg, k, value, base_dir, err, err_len);
 	}
 	return 0;
 bad:
@@ -662,8 +713,11 @@ int config_validate(const struct vm_config *cfg, unsigned int max_vcpus)
 		fprintf(stderr, "minivmm: balloon-target is more than the guest's memory\n");
 		return -1;
 	}
-	if (cfg->nr_disks + cfg->rng + cfg->balloon > 8) {
-		fprintf(stderr, "minivmm: at most 8 virtio devices (disks, rng, balloon)\n");
+	if (config_virtio_devices(cfg) > CONFIG_MAX_VIRTIO) {
+		fprintf(stderr,
+			"minivmm: at most %d virtio devices (disks, rng, balloon, "
+			"virtio-console)\n",
+			CONFIG_MAX_VIRTIO);
 		return -1;
 	}
 	if (cfg->memory < 2 * MIB || cfg->memory & 0xfff) {

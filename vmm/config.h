@@ -14,12 +14,21 @@
 #define CONFIG_MAX_PATTERNS 16
 #define CONFIG_PATTERN_MAX 256
 #define CONFIG_MAX_DISKS 6    /* with rng and balloon: the 8 virtio-mmio slots */
+#define CONFIG_MAX_VIRTIO 8   /* virtio-mmio slots (devices/virtio/virtio.h) */
 #define CONFIG_DISK_ID_MAX 20 /* virtio-blk GET_ID */
 
 enum boot_protocol {
 	BOOT_PROTOCOL_AUTO,
 	BOOT_PROTOCOL_LINUX64,
 	BOOT_PROTOCOL_PVH,
+};
+
+/* [devices] virtio-console: where the guest's output on it goes */
+enum vcon_sink {
+	VCON_SINK_NONE,	  /* no device */
+	VCON_SINK_FILE,	  /* vcon_path, appended to (truncated first with ",truncate") */
+	VCON_SINK_STDOUT, /* minivmm's stdout (shared with COM1) */
+	VCON_SINK_NULL,	  /* the device exists, its output is discarded */
 };
 
 enum stats_format {
@@ -53,6 +62,9 @@ struct vm_config {
 	bool rng;
 	bool balloon;
 	uint64_t balloon_target; /* bytes the balloon takes at start */
+	enum vcon_sink vcon_sink;
+	char vcon_path[CONFIG_PATH_MAX];
+	bool vcon_truncate;
 
 	enum stats_format stats;
 	char stats_file[CONFIG_PATH_MAX]; /* default: stderr */
@@ -79,10 +91,11 @@ struct vm_config {
 void config_defaults(struct vm_config *cfg);
 
 /* virtio-mmio devices the config asks for; vm.c creates them in slots 0..n-1 in this order:
- * disks, rng, balloon (the DSDT describes the same slots) */
+ * disks, rng, balloon, console (the DSDT describes the same slots) */
 static inline unsigned int config_virtio_devices(const struct vm_config *cfg)
 {
-	return (unsigned int)cfg->nr_disks + cfg->rng + cfg->balloon;
+	return (unsigned int)cfg->nr_disks + cfg->rng + cfg->balloon +
+	       (cfg->vcon_sink != VCON_SINK_NONE);
 }
 
 /*

@@ -75,6 +75,11 @@ static void usage_run(FILE *out)
 		"      --balloon[=TARGET]     virtio-balloon with free page reporting; TARGET:\n"
 		"                             memory to take from the guest at start\n"
 		"                                    [devices] balloon, balloon-target\n"
+		"      --virtio-console SINK  virtio-console (/dev/hvc0 in Linux), output only:\n"
+		"                             [file=]PATH[,truncate] appends to PATH (created if\n"
+		"                             missing; emptied first with ,truncate), stdout,\n"
+		"                             null (discarded), none (no device)\n"
+		"                                                    [devices] virtio-console\n"
 		"\n"
 		"Smoke tests (config section [test]):\n"
 		"      --timeout SECONDS      end the VM after this long, exit 124 [test] timeout\n"
@@ -113,6 +118,7 @@ enum {
 	OPT_DISK,
 	OPT_RNG,
 	OPT_BALLOON,
+	OPT_VIRTIO_CONSOLE,
 };
 
 static const struct option run_options[] = {
@@ -140,6 +146,7 @@ static const struct option run_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "balloon", optional_argument, NULL, OPT_BALLOON },
+	{ "virtio-console", required_argument, NULL, OPT_VIRTIO_CONSOLE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -171,6 +178,7 @@ static const struct {
 	{ OPT_USER, "machine", "user" },
 	{ OPT_RNG, "devices", "rng" },
 	{ OPT_BALLOON, "devices", "balloon" },
+	{ OPT_VIRTIO_CONSOLE, "devices", "virtio-console" },
 };
 
 static const char *option_name(int opt)

@@ -59,11 +59,11 @@ static void console_sink(void *arg, const uint8_t *buf, size_t len)
 
 /*
  * virtio devices from [disk] and [devices], in this order (it fixes their MMIO slots and
- * IRQs, which the DSDT describes: config_virtio_devices()): disks, rng, balloon.
+ * IRQs, which the DSDT describes: config_virtio_devices()): disks, rng, balloon, console.
  */
 static int vm_create_virtio(struct vm *vm, const struct vm_config *cfg)
 {
-	if (!cfg->nr_disks && !cfg->rng && !cfg->balloon)
+	if (!config_virtio_devices(cfg))
 		return 0;
 	vm->virtio = virtio_hub_create(vm);
 	if (!vm->virtio)
@@ -78,6 +78,19 @@ static int vm_create_virtio(struct vm *vm, const struct vm_config *cfg)
 		return -1;
 	if (cfg->balloon && !virtio_balloon_create(vm->virtio, cfg->balloon_target))
 		return -1;
+	if (cfg->vcon_sink == VCON_SINK_FILE) {
+		int fd = virtio_console_open(cfg->vcon_path, cfg->vcon_truncate);
+
+		if (fd < 0)
+			return -VM_EXIT_USAGE;
+		if (!virtio_console_create(vm->virtio, fd, true, cfg->vcon_path))
+			return -1;
+	} else if (cfg->vcon_sink != VCON_SINK_NONE &&
+		   !virtio_console_create(vm->virtio,
+					  cfg->vcon_sink == VCON_SINK_STDOUT ? STDOUT_FILENO : -1,
+					  false, "stdout")) {
+		return -1;
+	}
 	/* the DSDT describes config_virtio_devices(cfg) slots */
 	return virtio_hub_nr_devices(vm->virtio) == config_virtio_devices(cfg) ? 0 : -1;
 }

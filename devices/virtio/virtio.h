@@ -14,6 +14,7 @@
  *                completions reach the main thread's event loop through one eventfd.
  *   blk.c        virtio-blk on a raw image with liburing.
  *   rng.c        virtio-rng from getrandom().
+ *   console.c    virtio-console, port 0: the guest's output to a file, stdout or nowhere.
  *   balloon.c    virtio-balloon: inflate/deflate and free page reporting, discarding through
  *                guest_mem_discard() so caches over the pages are invalidated first.
  *
@@ -49,6 +50,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio 1.x is little-
 
 /* ---- virtio constants (virtio 1.2) ----------------------------------------------------- */
 #define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG 4
 #define VIRTIO_ID_BALLOON 5
 
@@ -281,5 +283,13 @@ struct virtio_dev *virtio_rng_create(struct virtio_hub *hub);
 struct virtio_dev *virtio_balloon_create(struct virtio_hub *hub, uint64_t target);
 /* Ask the guest to inflate the balloon to `bytes` (4 KiB pages); config interrupt. */
 void virtio_balloon_set_target(struct virtio_dev *dev, uint64_t bytes);
+/*
+ * virtio-console whose output goes to fd (-1: discarded), written through the hub's ring;
+ * close_fd: the device closes it at the end (also on failure). `sink` names it in messages.
+ */
+struct virtio_dev *virtio_console_create(struct virtio_hub *hub, int fd, bool close_fd,
+					 const char *sink);
+/* Open a console output file for appending (created 0666 & ~umask); -1 after a message. */
+int virtio_console_open(const char *path, bool truncate);
 
 #endif

@@ -657,6 +657,41 @@ static void test_set_devices(void **state)
 	assert_int_equal(config_virtio_devices(&set_cfg), 3);
 }
 
+static void test_set_virtio_console(void **state)
+{
+	(void)state;
+	assert_int_equal(set_cfg.vcon_sink, VCON_SINK_NONE);
+	/* a relative path is relative to the config file's directory; appended by default */
+	assert_int_equal(set("devices", "virtio-console", "logs/guest.log"), 0);
+	assert_int_equal(set_cfg.vcon_sink, VCON_SINK_FILE);
+	assert_string_equal(set_cfg.vcon_path, "/base/dir/logs/guest.log");
+	assert_false(set_cfg.vcon_truncate);
+	assert_int_equal(config_virtio_devices(&set_cfg), 1);
+	/* file= and ,truncate; a comma elsewhere belongs to the path */
+	assert_int_equal(set("devices", "virtio-console", "file=/a,b.log,truncate"), 0);
+	assert_string_equal(set_cfg.vcon_path, "/a,b.log");
+	assert_true(set_cfg.vcon_truncate);
+	/* file= names a file called like a keyword */
+	assert_int_equal(set("devices", "virtio-console", "file=stdout"), 0);
+	assert_int_equal(set_cfg.vcon_sink, VCON_SINK_FILE);
+	assert_string_equal(set_cfg.vcon_path, "/base/dir/stdout");
+	assert_false(set_cfg.vcon_truncate);
+	assert_int_equal(set("devices", "virtio-console", "stdout"), 0);
+	assert_int_equal(set_cfg.vcon_sink, VCON_SINK_STDOUT);
+	assert_int_equal(set("devices", "virtio-console", "null"), 0);
+	assert_int_equal(set_cfg.vcon_sink, VCON_SINK_NULL);
+	assert_int_equal(config_virtio_devices(&set_cfg), 1);
+	/* none: no device (the command line can take back a config file's console) */
+	assert_int_equal(set("devices", "virtio-console", "none"), 0);
+	assert_int_equal(set_cfg.vcon_sink, VCON_SINK_NONE);
+	assert_int_equal(config_virtio_devices(&set_cfg), 0);
+	/* no path */
+	assert_int_equal(set("devices", "virtio-console", ""), -1);
+	assert_contains(set_err, "bad value for virtio-console");
+	assert_int_equal(set("devices", "virtio-console", "file=,truncate"), -1);
+	assert_contains(set_err, "stdout, null");
+}
+
 static void test_set_unknown_section(void **state)
 {
 	struct vm_config before = set_cfg;
@@ -1157,6 +1192,13 @@ static void test_validate_devices(void **state)
 	cfg.rng = true;
 	assert_int_equal(validate(&cfg, 1, msg, sizeof(msg)), -1);
 	assert_contains(msg, "at most 8 virtio devices");
+	/* the console takes a slot too: 6 disks, rng and balloon leave none for it */
+	cfg.nr_disks = CONFIG_MAX_DISKS;
+	cfg.balloon = true;
+	assert_int_equal(validate(&cfg, 1, msg, sizeof(msg)), 0);
+	cfg.vcon_sink = VCON_SINK_NULL;
+	assert_int_equal(validate(&cfg, 1, msg, sizeof(msg)), -1);
+	assert_contains(msg, "at most 8 virtio devices");
 }
 
 static void test_validate_hugepages(void **state)
@@ -1210,6 +1252,7 @@ int main(void)
 		cmocka_unit_test_setup(test_set_disk, set_setup),
 		cmocka_unit_test_setup(test_add_disk_spec, set_setup),
 		cmocka_unit_test_setup(test_set_devices, set_setup),
+		cmocka_unit_test_setup(test_set_virtio_console, set_setup),
 		cmocka_unit_test_setup(test_set_unknown_section, set_setup),
 		cmocka_unit_test_setup(test_set_unknown_key, set_setup),
 		cmocka_unit_test_setup(test_set_small_error_buffer, set_setup),

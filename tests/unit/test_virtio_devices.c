@@ -5,7 +5,10 @@
  * io_bus_dispatch() as a guest would (feature negotiation, queue setup, notify, InterruptStatus)
  * and pumps the hub as the main loop does. virtio-blk on an image in the test directory (read,
  * write, flush, get-id, discard, write-zeroes, bounds, malformed requests, read-only, reset
- * with I/O in flight, chunked requests), virtio-rng, virtio-balloon (inflate, reporting).
+ * with I/O in flight, chunked requests), virtio-rng, virtio-balloon (inflate, reporting),
+ * virtio-console (output to a file byte-exact, appended or truncated; a chain bigger than the
+ * staging buffer; hostile chains; a full non-blocking pipe: short writes and EAGAIN; reset
+ * with output pending; the null sink).
  */
 #include "unit.h"
 
@@ -745,6 +748,271 @@ static void test_balloon(void **state)
 	unit_free(page);
 }
 
+/* ---- virtio-console ------------------------------------------------------------------------ */
+
+#define CON_TX 1
+
+static char con_path[PATH_MAX];
+
+static struct virtio_dev *make_console_file(const char *name, const char *old, bool truncate)
+{
+	struct virtio_dev *dev;
+	int fd;
+
+	unit_path(con_path, name);
+	if (old) {
+		fd = open(con_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, old, strlen(old)), (ssize_t)strlen(old));
+		close(fd);
+	}
+	fd = virtio_console_open(con_path, truncate);
+	assert_true(fd >= 0);
+	dev = virtio_console_create(F->hub, fd, true, con_path);
+	assert_non_null(dev);
+	return dev;
+}
+
+/* The whole file into a fresh unit_alloc()ed buffer; its length in *len. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	struct stat st;
+	uint8_t *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	p = unit_alloc((size_t)st.st_size + 1);
+	assert_int_equal(pread(fd, p, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return p;
+}
+
+/* One transmit chain of n buffers of the given lengths, consecutive at gpa; head 0. */
+static void con_chain(uint64_t gpa, const uint32_t *lens, unsigned int n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		desc(CON_TX, i, gpa, lens[i], (unsigned int)i + 1 < n ? VIRTQ_DESC_F_NEXT : 0,
+		     (uint16_t)(i + 1));
+		gpa += lens[i];
+	}
+	avail(CON_TX, 0);
+}
+
+static void test_console_file(void **state)
+{
+	static const char old[] = "earlier run\n";
+	static const char msg1[] = "hello from the guest\n";
+	size_t big = 200 * 1024, len; /* more than the 64 KiB staging buffer */
+	uint8_t *data = unit_alloc(big), *file;
+	uint32_t lens[3];
+	uint64_t features;
+
+	(void)state;
+	drv_init(make_console_file("console.log", old, false), 0, 2);
+	assert_int_equal(mmio_r(R_DEVICE_ID), VIRTIO_ID_CONSOLE);
+	mmio_w(R_DEV_FEATURES_SEL, 0);
+	features = mmio_r(R_DEV_FEATURES);
+	assert_int_equal(features & 7, 0); /* no SIZE, MULTIPORT, EMERG_WRITE */
+
+	/* a message split over two descriptors */
+	put(BUF, msg1, sizeof(msg1) - 1);
+	lens[0] = 5;
+	lens[1] = sizeof(msg1) - 1 - 5;
+	con_chain(BUF, lens, 2);
+	assert_int_equal(kick_and_wait(CON_TX), 0);
+	/* 200 KiB in three uneven pieces: staged and written in several rounds */
+	fill(data, big, 5);
+	put(BUF, data, big);
+	lens[0] = 1000;
+	lens[1] = 130 * 1024;
+	lens[2] = (uint32_t)(big - 1000 - 130 * 1024);
+	con_chain(BUF, lens, 3);
+	assert_int_equal(kick_and_wait(CON_TX), 0);
+
+	/* appended to what was there, byte-exact */
+	file = slurp(con_path, &len);
+	assert_int_equal(len, strlen(old) + strlen(msg1) + big);
+	assert_memory_equal(file, old, strlen(old));
+	assert_memory_equal(file + strlen(old), msg1, strlen(msg1));
+	assert_memory_equal(file + strlen(old) + strlen(msg1), data, big);
+	unit_free(file);
+	unit_free(data);
+}
+
+static void test_console_truncate(void **state)
+{
+	static const char msg[] = "fresh\n";
+	uint32_t l = sizeof(msg) - 1;
+	uint8_t *file;
+	size_t len;
+
+	(void)state;
+	drv_init(make_console_file("trunc.log", "old contents that must go\n", true), 0, 2);
+	put(BUF, msg, l);
+	con_chain(BUF, &l, 1);
+	kick_and_wait(CON_TX);
+	file = slurp(con_path, &len);
+	assert_int_equal(len, l);
+	assert_memory_equal(file, msg, l);
+	unit_free(file);
+}
+
+/* Hostile chains come back with 0 bytes and write nothing; the device carries on. */
+static void test_console_malformed(void **state)
+{
+	static const char good[] = "still works\n";
+	uint32_t l = sizeof(good) - 1;
+	uint8_t *file;
+	size_t len;
+
+	(void)state;
+	drv_init(make_console_file("bad.log", NULL, true), 0, 2);
+	put(BUF, "XXXXXXXX", 8);
+	/* a device-writable buffer in a transmit chain */
+	desc(CON_TX, 0, BUF, 8, VIRTQ_DESC_F_NEXT, 1);
+	desc(CON_TX, 1, BUF + 8, 8, VIRTQ_DESC_F_WRITE, 0);
+	avail(CON_TX, 0);
+	assert_int_equal(kick_and_wait(CON_TX), 0);
+	/* a buffer beyond RAM */
+	desc(CON_TX, 0, BUF, 8, VIRTQ_DESC_F_NEXT, 1);
+	desc(CON_TX, 1, RAM - 4, 8, 0, 0);
+	avail(CON_TX, 0);
+	assert_int_equal(kick_and_wait(CON_TX), 0);
+	/* a loop */
+	desc(CON_TX, 0, BUF, 8, VIRTQ_DESC_F_NEXT, 1);
+	desc(CON_TX, 1, BUF, 8, VIRTQ_DESC_F_NEXT, 0);
+	avail(CON_TX, 0);
+	assert_int_equal(kick_and_wait(CON_TX), 0);
+	/* an indirect table that was not negotiated */
+	desc(CON_TX, 0, BUF, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	avail(CON_TX, 0);
+	assert_int_equal(kick_and_wait(CON_TX), 0);
+	/* a buffer in a private page */
+	assert_int_equal(guest_mem_convert(&F->vm.mem, BUF, 0x1000, true), 0);
+	desc(CON_TX, 0, BUF, 8, 0, 0);
+	avail(CON_TX, 0);
+	assert_int_equal(kick_and_wait(CON_TX), 0);
+	assert_int_equal(guest_mem_convert(&F->vm.mem, BUF, 0x1000, false), 0);
+	/* and a good one afterwards: only its bytes reach the file */
+	assert_false(mmio_r(R_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	put(BUF, good, l);
+	con_chain(BUF, &l, 1);
+	kick_and_wait(CON_TX);
+	file = slurp(con_path, &len);
+	assert_int_equal(len, l);
+	assert_memory_equal(file, good, l);
+	unit_free(file);
+	assert_false(mmio_r(R_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+/*
+ * Run the hub; with `drain`, read the pipe until `want` bytes came out and queue 1 reached
+ * `used` (10 s at most); without, only a few rounds (nothing is expected to move).
+ */
+static size_t con_drain(int rfd, uint8_t *out, size_t want, uint16_t used, bool drain)
+{
+	int rounds = drain ? 1000 : 20;
+	size_t got = 0;
+
+	for (int i = 0; i < rounds && (!drain || got < want || used_idx(CON_TX) != used); i++) {
+		struct pollfd pfd[2] = { { .fd = virtio_hub_fd(F->hub), .events = POLLIN },
+					 { .fd = rfd, .events = POLLIN } };
+		ssize_t n;
+
+		poll(pfd, drain ? 2 : 1, 10);
+		virtio_hub_run(F->hub);
+		if (!drain)
+			continue;
+		/* a little at a time: the device sees short writes and a full pipe */
+		n = read(rfd, out + got, want - got < 1000 ? want - got : 1000);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	return got;
+}
+
+/*
+ * A non-blocking pipe of 4 KiB as the sink, drained slowly: the device gets short writes and
+ * EAGAIN, waits for POLLOUT, and the bytes still come out whole and in order; the chain is
+ * returned only after its last byte went out.
+ */
+static void test_console_pipe_eagain(void **state)
+{
+	size_t total = 40 * 1024;
+	uint8_t *data = unit_alloc(total), *out = unit_alloc(total);
+	uint32_t lens[2] = { 30 * 1024, 10 * 1024 };
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_true(fcntl(p[1], F_SETPIPE_SZ, 4096) >= 4096);
+	assert_int_equal(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	drv_init(virtio_console_create(F->hub, p[1], true, "test pipe"), 0, 2);
+	fill(data, total, 11);
+	put(BUF, data, total);
+	con_chain(BUF, lens, 2);
+	mmio_w(R_QUEUE_NOTIFY, CON_TX);
+	/* nobody reads: the pipe fills, the chain is not returned */
+	con_drain(p[0], out, 0, 1, false);
+	assert_int_equal(used_idx(CON_TX), 0);
+	/* drained bit by bit: everything arrives, then the chain comes back */
+	assert_int_equal(con_drain(p[0], out, total, 1, true), total);
+	assert_memory_equal(out, data, total);
+	assert_int_equal(used_idx(CON_TX), 1);
+	close(p[0]);
+	unit_free(data);
+	unit_free(out);
+}
+
+/* A reset while output waits for a full pipe: the old chain is forgotten, the staged bytes
+ * still go out, and the device works after a new initialisation. */
+static void test_console_reset_pending(void **state)
+{
+	size_t first = 16 * 1024, total = first + 100;
+	uint8_t *data = unit_alloc(total), *out = unit_alloc(total);
+	uint32_t l = (uint32_t)first;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_true(fcntl(p[1], F_SETPIPE_SZ, 4096) >= 4096);
+	drv_init(virtio_console_create(F->hub, p[1], true, "test pipe"), 0, 2);
+	fill(data, total, 3);
+	put(BUF, data, first);
+	con_chain(BUF, &l, 1);
+	mmio_w(R_QUEUE_NOTIFY, CON_TX);
+	con_drain(p[0], out, 0, 1, false);
+	assert_int_equal(used_idx(CON_TX), 0);
+	mmio_w(R_STATUS, 0);
+	drv_init(F->dev, 0, 2);
+	put(BUF, data + first, 100);
+	l = 100;
+	con_chain(BUF, &l, 1);
+	mmio_w(R_QUEUE_NOTIFY, CON_TX);
+	assert_int_equal(con_drain(p[0], out, total, 1, true), total);
+	assert_memory_equal(out, data, total);
+	assert_false(mmio_r(R_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	close(p[0]);
+	unit_free(data);
+	unit_free(out);
+}
+
+/* The null sink: chains come back at once, nothing is written anywhere. */
+static void test_console_null(void **state)
+{
+	uint32_t lens[2] = { 100 * 1024, 10 };
+
+	(void)state;
+	drv_init(virtio_console_create(F->hub, -1, false, "null"), 0, 2);
+	con_chain(BUF, lens, 2);
+	assert_int_equal(kick_and_wait(CON_TX), 0);
+	con_chain(BUF, lens, 1);
+	assert_int_equal(kick_and_wait(CON_TX), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -761,6 +1029,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blk_broken_ring, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rng, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_balloon, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_console_file, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_console_truncate, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_console_malformed, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_console_pipe_eagain, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_console_reset_pending, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_console_null, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests_name("virtio devices", tests, unit_tmpdir_setup,
