@@ -11,6 +11,7 @@
 #ifndef MINIVMM_FUZZ_COMMON_H
 #define MINIVMM_FUZZ_COMMON_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -20,7 +21,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../../vmm/gpc.h"
 #include "../../vmm/guest_mem.h"
+#include "../../vmm/lock.h"
 #include "../../vmm/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,6 +48,9 @@ static int fuzz_report_fd = 2;
 			abort();                                                                 \
 		}                                                                                \
 	} while (0)
+
+/* The harness's own checks: not coverage the fuzzer should chase (nor pay for). */
+#define FUZZ_NO_COVERAGE __attribute__((no_sanitize("coverage")))
 
 /* Setting up the harness itself failed (not a finding): say so and stop. */
 #define FUZZ_SETUP(cond)                                                                        \
@@ -183,6 +189,87 @@ static inline void fuzz_mem_private(struct guest_mem *mem, uint64_t gpa, uint64_
 
 	errno = -err;
 	FUZZ_SETUP(err == 0);
+}
+
+/* Every valid cache in the registry points where translating its range now would. */
+static inline FUZZ_NO_COVERAGE void fuzz_check_caches(struct guest_mem *mem)
+{
+	unsigned int n = 0;
+
+	for (unsigned int b = 0; b < GPC_REGISTRY_BUCKETS; b++) {
+		for (struct gpc *gpc = mem->buckets[b]; gpc; gpc = gpc->next) {
+			void *p;
+			int err = 0;
+
+			n++;
+			FUZZ_CHECK(gpc->active);
+			if (!gpc->valid)
+				continue;
+			read_lock(&mem->layout_lock);
+			p = guest_mem_translate_locked(mem, gpc->gpa, gpc->len, &err);
+			rwlock_unlock(&mem->layout_lock);
+			FUZZ_CHECK(p != NULL && p == gpc->ptr);
+			FUZZ_CHECK(gpc->generation == atomic_load(&mem->generation));
+		}
+	}
+	FUZZ_CHECK(n == mem->nr_caches);
+}
+
+/*
+ * Between two operations of a single-threaded harness: no lock held (lockdep), no
+ * invalidation in flight, every valid cache consistent.
+ */
+static inline FUZZ_NO_COVERAGE void fuzz_check_quiescent(struct guest_mem *mem)
+{
+	FUZZ_CHECK(lockdep_held_count() == 0);
+	FUZZ_CHECK(atomic_load(&mem->invalidate_in_progress) == 0);
+	fuzz_check_caches(mem);
+}
+
+/* ---- resources that must not outlive an input ------------------------------------------ */
+
+/* Entries of a /proc/self directory (fds, threads), not counting "." and "..". */
+static inline unsigned int fuzz_count_dir(const char *path)
+{
+	unsigned int n = 0;
+	struct dirent *e;
+	DIR *d = opendir(path);
+
+	FUZZ_SETUP(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Threads and open fds when an input starts; fuzz_resources_check() at its end. */
+struct fuzz_resources {
+	unsigned int threads, fds;
+};
+
+static inline void fuzz_resources_take(struct fuzz_resources *r)
+{
+	r->threads = fuzz_count_dir("/proc/self/task");
+	r->fds = fuzz_count_dir("/proc/self/fd");
+}
+
+/* A thread the code under test started (a timer) or an fd it opened outlived the input. */
+static inline void fuzz_resources_check(const struct fuzz_resources *r)
+{
+	struct fuzz_resources now;
+
+	/*
+	 * pthread_join() returns when the thread has cleared its tid, a moment before the kernel
+	 * has reaped it from /proc/self/task: give a joined thread up to a second to go.
+	 */
+	fuzz_resources_take(&now);
+	for (int i = 0; i < 10000 && now.threads > r->threads; i++) {
+		usleep(100);
+		now.threads = fuzz_count_dir("/proc/self/task");
+	}
+	/* fewer is fine: a thread of the fuzzer's own (or an earlier input's, being reaped) */
+	FUZZ_CHECK(now.threads <= r->threads);
+	FUZZ_CHECK(now.fds <= r->fds);
 }
 
 /* ---- loader parameters ---------------------------------------------------------------- */

@@ -191,36 +191,10 @@ static void fuzz_vm_destroy(struct fuzz_vm *f)
 	free(f);
 }
 
-/* Every valid cache in the registry points where translating its range now would. */
-static void check_caches(struct guest_mem *mem)
-{
-	unsigned int n = 0;
-
-	for (unsigned int b = 0; b < GPC_REGISTRY_BUCKETS; b++) {
-		for (struct gpc *gpc = mem->buckets[b]; gpc; gpc = gpc->next) {
-			void *p;
-			int err = 0;
-
-			n++;
-			FUZZ_CHECK(gpc->active);
-			if (!gpc->valid)
-				continue;
-			read_lock(&mem->layout_lock);
-			p = guest_mem_translate_locked(mem, gpc->gpa, gpc->len, &err);
-			rwlock_unlock(&mem->layout_lock);
-			FUZZ_CHECK(p != NULL && p == gpc->ptr);
-			FUZZ_CHECK(gpc->generation == atomic_load(&mem->generation));
-		}
-	}
-	FUZZ_CHECK(n == mem->nr_caches);
-}
-
 static void check_vm(struct fuzz_vm *f)
 {
-	FUZZ_CHECK(lockdep_held_count() == 0);
-	FUZZ_CHECK(atomic_load(&f->vm->mem.invalidate_in_progress) == 0);
+	fuzz_check_quiescent(&f->vm->mem);
 	FUZZ_CHECK(f->sink_bytes == serial_bytes_out(f->vm->serial));
-	check_caches(&f->vm->mem);
 	/* the exit port, i8042 and ACPI PM may have stopped the VM: let the next op run */
 	atomic_store(&f->vm->stopping, false);
 }
@@ -292,12 +266,13 @@ static void op_testdev(struct fuzz_vm *f, struct fuzz_in *in, uint8_t op)
 		FUZZ_CHECK(guest_mem_is_private(mem, req_gpa) == 1 ||
 			   guest_mem_is_private(mem, req_gpa + sizeof(req) - 1) == 1);
 	}
-	if (port_result == 0 &&
-	    (req.cmd == TESTDEV_CACHE_READ || req.cmd == TESTDEV_CACHE_WRITE || req.cmd == TESTDEV_MEM_READ)) {
+	if (port_result == 0 && (req.cmd == TESTDEV_CACHE_READ || req.cmd == TESTDEV_CACHE_WRITE ||
+				 req.cmd == TESTDEV_MEM_READ)) {
 		uint64_t direct = 0;
 		uint64_t seen = req.value;
 
-		if (req.cmd != TESTDEV_CACHE_WRITE) { /* the value the device read, as written back */
+		if (req.cmd !=
+		    TESTDEV_CACHE_WRITE) { /* the value the device read, as written back */
 			FUZZ_CHECK(guest_mem_read(mem, req_gpa, &back, sizeof(back)) == 0);
 			seen = back.value;
 		}

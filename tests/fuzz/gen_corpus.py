@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Regenerates the seed corpora of tests/fuzz/corpus/<harness>/ (small, valid and near-valid).
 
-    python3 tests/fuzz/gen_corpus.py        (from the repository root, after `make guests`)
+    python3 tests/fuzz/gen_corpus.py [HARNESS...]   (from the repository root, after `make guests`)
 
 ELF seeds come from guest-kernel-tests/build/*.elf (whole, truncated, and with one field
 broken each); bzImage seeds are synthetic images with a real setup header; config seeds are
@@ -340,6 +340,162 @@ def device_seeds():
     seed(h, "raw-ports", anon + raw_ports)
 
 
+# ---- fuzz_xen --------------------------------------------------------------------------------
+
+X_HC, X_HC_STRUCT, X_MEM_WRITE, X_MEM_FILL, X_ATTR, X_TIMERS, X_HCPAGE, X_MISC = range(8)
+C_VERSION, C_MEMORY, C_HVM, C_VCPU, C_SCHED, C_EVTCHN, C_TIMER = range(7)
+DOMID_SELF = 0x7FF0
+GVA = 0xFFFF888000000000
+SCRATCH = 0x100000  # vCPU v's argument page: SCRATCH + v * 0x1000
+
+
+def xop(kind, flags=0):
+    return bytes([kind | (flags << 3)])
+
+
+def xs(call, sub, payload=b"", vcpu=0, flags=0, start=None):
+    """A hypercall with its argument structure at the vCPU's scratch page (OP_HC_STRUCT)."""
+    out = xop(X_HC_STRUCT, flags) + bytes([call, vcpu, sub & 0xFF, len(payload)]) + payload
+    if start is not None:
+        out += bytes([start])
+    return out
+
+
+def xhc(nr, args, vcpu=0, waits=0, raw_nr=False):
+    """OP_HC: args are (selector, bytes) pairs, see in_arg() in fuzz_xen.c."""
+    out = xop(X_HC, 1 if raw_nr else 0) + bytes([vcpu])
+    out += struct.pack("<Q", nr) if raw_nr else bytes([nr])
+    for sel, extra in args:
+        out += bytes([sel]) + extra
+    return out + bytes([waits])
+
+
+def raw(v):
+    return (0, struct.pack("<Q", v))
+
+
+def small(v):
+    return (1 | (v << 3), b"")
+
+
+def xmem(gpa, data):
+    return xop(X_MEM_WRITE) + struct.pack("<I", gpa)[:3] + bytes([len(data)]) + data
+
+
+def evt(sub, fmt, *vals, vcpu=0):
+    return xs(C_EVTCHN, sub, struct.pack(fmt, *vals), vcpu=vcpu)
+
+
+def xen_setup(shinfo=0x200000, vinfo=0x210040, vector=0xF3, vcpu=0):
+    out = xs(C_MEMORY, 7, struct.pack("<HHIQQ", DOMID_SELF, 0, 0, 0, shinfo >> 12), vcpu=vcpu)
+    out += xs(C_HVM, 23, struct.pack("<IB3x", vcpu, vector), vcpu=vcpu)
+    out += xs(C_VCPU, 10, struct.pack("<QII", vinfo >> 12, vinfo & 0xFFF, 0), vcpu=vcpu)
+    return out
+
+
+def xen_seeds():
+    h = "fuzz_xen"
+    two, timer_thread, anon = 1, 8, 16  # first byte: vCPUs - 1, timer thread, backing
+    ver = xs(C_VERSION, 0) + xs(C_VERSION, 1) + xs(C_VERSION, 4)
+    ver += xs(C_VERSION, 6, struct.pack("<II", 0, 0)) + xs(C_VERSION, 6, struct.pack("<II", 1, 0))
+    ver += xs(C_VERSION, 7) + xs(C_VERSION, 99)
+    ver += xhc(17, [small(6), (2, b"\x00\x00\x10")]) + xhc(17, [small(1), (5 | 0 << 3, b"\x00\x10")])
+    seed(h, "version", bytes([0]) + ver)
+    ipi = xen_setup() + evt(7, "<II", 0, 0) + evt(4, "<I", 1) + evt(4, "<I", 1)
+    ipi += xmem(0x200000 + 0x800 + 8, struct.pack("<Q", 0))  # guest masks nothing
+    ipi += evt(9, "<I", 1) + evt(5, "<HHII16x", DOMID_SELF, 0, 1, 0)
+    ipi += xop(X_MISC, 2) + bytes([0]) + evt(4, "<I", 1)
+    ipi += evt(8, "<II", 1, 1) + evt(3, "<I", 1) + evt(3, "<I", 1) + evt(4, "<I", 1)
+    ipi += evt(7, "<II", 1, 0, vcpu=1) + evt(7, "<II", 9, 0)
+    seed(h, "ipi", bytes([two]) + ipi)
+    mask = xen_setup() + evt(7, "<II", 0, 0)
+    mask += xmem(0x200000 + 0x800, struct.pack("<Q", 2))  # evtchn_mask[0]: port 1 masked
+    mask += evt(4, "<I", 1) + evt(9, "<I", 1) + evt(9, "<I", 4095) + evt(9, "<I", 4096)
+    seed(h, "mask-unmask", bytes([0]) + mask)
+    inter = xen_setup() + evt(6, "<HHI", DOMID_SELF, DOMID_SELF, 0)
+    inter += evt(0, "<HHII", DOMID_SELF, 0, 1, 0) + evt(4, "<I", 2) + evt(4, "<I", 1)
+    inter += evt(3, "<I", 1) + evt(4, "<I", 2) + evt(0, "<HHII", DOMID_SELF, 0, 2, 0)
+    inter += evt(6, "<HHI", 5, DOMID_SELF, 0) + evt(6, "<HHI", DOMID_SELF, 5, 0)
+    inter += evt(0, "<HHII", 3, 0, 1, 0) + evt(10, "<H", DOMID_SELF) + evt(11, "<I", 0)
+    seed(h, "interdomain", bytes([two]) + inter)
+    poll = xen_setup() + evt(7, "<II", 0, 0) + evt(7, "<II", 0, 0)
+    poll += xmem(0x101800, struct.pack("<II", 1, 2))
+    sp = struct.pack("<QII", GVA + 0x101800, 2, 0)
+    poll += xs(C_SCHED, 3, sp + struct.pack("<Q", 1), flags=2)  # timeout in the past
+    poll += evt(4, "<I", 2) + xs(C_SCHED, 3, sp + struct.pack("<Q", 0), flags=2 | 4)
+    poll += xs(C_SCHED, 3, struct.pack("<QIIQ", GVA + 0x101800, 200, 0, 0))
+    poll += xs(C_SCHED, 3, struct.pack("<QIIQ", GVA + 0x7FFFF0, 4, 0, 0), flags=2)
+    poll += xs(C_SCHED, 1, flags=2) + xs(C_SCHED, 0) + xop(X_MISC, 2) + bytes([0])
+    poll += xs(C_SCHED, 1, flags=2 | 4) + xs(C_SCHED, 7)
+    seed(h, "poll-block", bytes([0]) + poll)
+    tmr = xen_setup() + evt(1, "<III", 0, 0, 0) + evt(1, "<III", 0, 0, 0)
+    tmr += evt(1, "<III", 1, 1, 0) + evt(1, "<III", 5, 1, 0) + evt(1, "<III", 5, 0, 0)
+    tmr += xs(C_TIMER, 0x80) + xop(X_TIMERS) + xs(C_TIMER, 0x7F) + xop(X_TIMERS)
+    tmr += xs(C_VCPU, 8, struct.pack("<QII", 0, 1, 0)) + xs(C_VCPU, 8, struct.pack("<QII", 0, 0, 0))
+    tmr += xop(X_TIMERS) + xs(C_VCPU, 9) + xs(C_VCPU, 9, flags=1) + xs(C_VCPU, 3) + xs(C_VCPU, 7)
+    tmr += evt(8, "<II", 3, 1) + evt(3, "<I", 1) + xhc(15, [raw(0)])
+    seed(h, "timer", bytes([two]) + tmr)
+    seed(h, "timer-thread", bytes([two | timer_thread]) + tmr + xs(C_TIMER, 0x81) + xs(C_SCHED, 0))
+    res = xmem(0x300000, struct.pack("<QQQ", 0x400, 0x401, 0x7FF))
+    res += xmem(0x300018, struct.pack("<QQ", 0x100000, 0x801))
+    rsv = struct.pack("<QQIIH6x", GVA + 0x300000, 5, 0, 0, DOMID_SELF)
+    res += xs(C_MEMORY, 1, rsv) + xs(C_MEMORY, 6, rsv) + xs(C_MEMORY, 1, rsv, flags=1, start=2)
+    res += xs(C_MEMORY, 1, struct.pack("<QQIIH6x", GVA + 0x300000, 1, 10, 0, DOMID_SELF))
+    res += xs(C_MEMORY, 6, struct.pack("<QQIIH6x", GVA + 0x300000, 3, 1, 0, 1))
+    res += xs(C_MEMORY, 7, struct.pack("<HHIQQ", DOMID_SELF, 0, 1, 0, 0x200))
+    res += xs(C_MEMORY, 7, struct.pack("<HHIQQ", DOMID_SELF, 0, 0, 1, 0x200))
+    res += xs(C_MEMORY, 7, struct.pack("<HHIQQ", DOMID_SELF, 0, 0, 0, 1 << 40))
+    res += xs(C_MEMORY, 7, struct.pack("<HHIQQ", DOMID_SELF, 0, 0, 0, 0x100000))  # 4 GiB
+    res += xs(C_MEMORY, 7, struct.pack("<HHIQQ", DOMID_SELF, 0, 0, 0, 0x900))  # the hole
+    res += xs(C_MEMORY, 7, struct.pack("<HHIQQ", 4, 0, 0, 0, 0x200)) + xs(C_MEMORY, 33)
+    seed(h, "memory-op", bytes([anon]) + res)
+    hvm = xs(C_HVM, 0, struct.pack("<HHIQ", DOMID_SELF, 0, 0, (2 << 56) | 0xF3))
+    hvm += xs(C_HVM, 1, struct.pack("<HHIQ", DOMID_SELF, 0, 0, 0))
+    hvm += xs(C_HVM, 0, struct.pack("<HHIQ", DOMID_SELF, 0, 0, (2 << 56) | 0x05))
+    hvm += xs(C_HVM, 0, struct.pack("<HHIQ", DOMID_SELF, 0, 0, (0 << 56) | 5))
+    hvm += xs(C_HVM, 0, struct.pack("<HHIQ", DOMID_SELF, 0, 3, 1))
+    hvm += xs(C_HVM, 1, struct.pack("<HHIQ", DOMID_SELF, 0, 39, 0))
+    hvm += xs(C_HVM, 0, struct.pack("<HHIQ", DOMID_SELF, 0, 0, (7 << 56)))
+    hvm += xs(C_HVM, 23, struct.pack("<IB3x", 9, 0xF3)) + xs(C_HVM, 23, struct.pack("<IB3x", 0, 2))
+    hvm += xen_setup(vector=0x30) + evt(7, "<II", 0, 0) + evt(4, "<I", 1)
+    hvm += xs(C_HVM, 23, struct.pack("<IB3x", 0, 0x40)) + xs(C_HVM, 99)
+    seed(h, "hvm-op", bytes([two]) + hvm)
+    vi = xen_setup() + xen_setup(shinfo=0x201000, vinfo=0x211FC0)
+    vi += xs(C_VCPU, 10, struct.pack("<QII", 0x211, 0xFC8, 0))  # crosses the page
+    vi += xs(C_VCPU, 10, struct.pack("<QII", 0x211, 0x41, 0))  # unaligned
+    vi += xs(C_VCPU, 10, struct.pack("<QII", 0x900, 0, 0))  # hole
+    vi += xs(C_VCPU, 10, struct.pack("<QII", 0x212, 0, 0), vcpu=1, flags=1)
+    vi += xop(X_ATTR, 1) + struct.pack("<HB", 0x212, 0)  # vcpu_info page private
+    vi += evt(7, "<II", 0, 0) + evt(4, "<I", 1) + evt(7, "<II", 0, 0, vcpu=1) + evt(4, "<I", 2)
+    vi += xop(X_ATTR, 2) + struct.pack("<HB", 0x201, 0)  # shared_info discarded
+    vi += evt(4, "<I", 1) + xop(X_ATTR, 0) + struct.pack("<HB", 0x212, 0)
+    vi += xop(X_ATTR, 1) + struct.pack("<HB", 0x201, 0) + evt(4, "<I", 2) + evt(9, "<I", 2)
+    vi += xs(C_MEMORY, 7, struct.pack("<HHIQQ", DOMID_SELF, 0, 0, 0, 0x202))
+    vi += xop(X_MEM_FILL) + struct.pack("<HBB", 0x202, 0xFF, 0) + evt(4, "<I", 1)
+    seed(h, "vcpu-info-pages", bytes([two]) + vi)
+    wild = b"".join(xhc(nr, [(5 | k << 3, struct.pack("<Q", 0)) for k in range(4)] + [small(0)])
+                    for nr in (12, 17, 24, 29, 32, 34, 15))
+    wild += b"".join(xhc(nr, [small(s), (3 | 8 << 3, b"\xff\x07"), (3, b"\x00\x02"), raw(0),
+                              raw(0)]) for nr in (12, 17, 24, 29, 32, 34) for s in (1, 6, 7, 10))
+    wild += xhc(0xFFFFFFFF00000020, [small(4), (4, b""), raw(0), raw(0), raw(0)], raw_nr=True)
+    wild += xhc(32, [small(4), (4, b""), raw(0), raw(0), raw(0)], vcpu=9)
+    seed(h, "wild-pointers", bytes([two]) + wild)
+    misc = xop(X_HCPAGE) + struct.pack("<QHB", 0x5000, 0xE9, 0)
+    misc += xop(X_HCPAGE) + struct.pack("<QHB", 0x5001, 0xE9, 0)
+    misc += xop(X_HCPAGE) + struct.pack("<QHB", 0x5000, 0x100, 0)
+    misc += xop(X_HCPAGE) + struct.pack("<QHB", 0x7FF800, 0xE9, 1)
+    cpuid = bytes([4, 12, 0]) + bytes([0x00]) + struct.pack("<I", 0x40000001)
+    cpuid += bytes([0x01]) + struct.pack("<I", 0) + bytes([0x40, 5]) + bytes([0x80]) + struct.pack("<II", 7, 0)
+    misc += xop(X_MISC, 0) + cpuid + xop(X_MISC, 0) + bytes([4, 12, 8]) + cpuid[3:]
+    misc += xop(X_MISC, 0) + bytes([4, 6, 0]) + cpuid[3:]
+    misc += xen_setup() + evt(7, "<II", 0, 0) + evt(4, "<I", 1) + xs(C_EVTCHN, 13)
+    misc += xhc(20, [small(0)] * 5) + xop(X_MISC, 1) + bytes([0]) + xop(X_MISC, 1) + bytes([9])
+    misc += xs(C_SCHED, 2, struct.pack("<I", 0)) + xs(C_SCHED, 1, flags=2) + xs(C_SCHED, 3, flags=2)
+    misc += xs(C_SCHED, 2, struct.pack("<I", 9)) + xs(C_SCHED, 2, struct.pack("<I", 2))
+    misc += xop(X_MISC, 3) + xs(C_SCHED, 1)
+    seed(h, "page-cpuid-stats-shutdown", bytes([0]) + misc)
+
+
 # ---- fuzz_console ----------------------------------------------------------------------------
 
 def console_seeds():
@@ -358,13 +514,25 @@ def console_seeds():
          b"".join(b"!f%d$\n" % i for i in range(17)) + b"\0p1 p2\np16\nf3\n")
 
 
+GENERATORS = {
+    "fuzz_config": lambda: config_seeds(),
+    "fuzz_console": lambda: console_seeds(),
+    "fuzz_elf": lambda: elf_seeds(),
+    "fuzz_bzimage": lambda: bzimage_seeds(),
+    "fuzz_devices": lambda: device_seeds(),
+    "fuzz_xen": lambda: xen_seeds(),
+}
+
+
 def main():
-    config_seeds()
-    console_seeds()
-    elf_seeds()
-    if os.path.exists(os.path.join(ROOT, "arch", "x86", "bzimage.c")):
-        bzimage_seeds()
-    device_seeds()
+    # python3 tests/fuzz/gen_corpus.py [HARNESS...]: only those (config and ELF seeds follow
+    # configs/ and the guest builds, so regenerate them only when you mean to)
+    names = sys.argv[1:] or list(GENERATORS)
+    for name in names:
+        if name == "fuzz_bzimage" and \
+                not os.path.exists(os.path.join(ROOT, "arch", "x86", "bzimage.c")):
+            continue
+        GENERATORS[name]()
     total = 0
     for harness, names in sorted(written.items()):
         d = os.path.join(OUT, harness)

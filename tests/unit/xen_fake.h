@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A fake VM for the Xen core tests (header-only; included by tests/unit/test_xen*.c): guest
- * RAM in a memfd without KVM, guest-virtual addresses = guest-physical + XF_GVA_OFF (so code
- * that confuses the two faults), a hole in the virtual space, and a fake local APIC per vCPU
- * that records the vectors raised on it.
+ * A fake VM for the Xen core tests (header-only; included by tests/unit/test_xen*.c and
+ * tests/fuzz/fuzz_xen.c): guest RAM in a memfd without KVM, guest-virtual addresses =
+ * guest-physical + XF_GVA_OFF (so code that confuses the two faults), a hole in the virtual
+ * space, and a fake local APIC per vCPU that records the vectors raised on it.
  */
 #ifndef MINIVMM_TESTS_XEN_FAKE_H
 #define MINIVMM_TESTS_XEN_FAKE_H
@@ -94,7 +94,13 @@ static const struct xen_ops xf_ops = {
 	.read_tsc = xf_read_tsc,
 };
 
-static inline int xf_init(struct xf *f, unsigned int nr_vcpus, bool timer_thread)
+/*
+ * The fake VM with the caller's ops (the fuzzer adds `interrupted`; opaque is always f) and
+ * RAM backing; xf_fini() undoes it. The caller may add RAM regions before the first
+ * hypercall.
+ */
+static inline int xf_init_ops(struct xf *f, unsigned int nr_vcpus, bool timer_thread,
+			      const struct xen_ops *ops, enum mem_backing backing)
 {
 	struct xen_config cfg = { .nr_vcpus = nr_vcpus,
 				  .version = XEN_VERSION(4, 17),
@@ -102,11 +108,22 @@ static inline int xf_init(struct xf *f, unsigned int nr_vcpus, bool timer_thread
 
 	memset(f, 0, sizeof(*f));
 	f->nr_vcpus = nr_vcpus;
-	guest_mem_init(&f->mem, -1, MEM_BACKING_MEMFD, 0);
-	if (guest_mem_add_ram(&f->mem, 0, XF_RAM_SIZE))
+	guest_mem_init(&f->mem, -1, backing, 0);
+	if (guest_mem_add_ram(&f->mem, 0, XF_RAM_SIZE)) {
+		guest_mem_destroy(&f->mem);
 		return -1;
-	f->xen = xen_new(&f->mem, &cfg, &xf_ops, f, &f->stopping);
-	return f->xen ? 0 : -1;
+	}
+	f->xen = xen_new(&f->mem, &cfg, ops, f, &f->stopping);
+	if (!f->xen) {
+		guest_mem_destroy(&f->mem);
+		return -1;
+	}
+	return 0;
+}
+
+static inline int xf_init(struct xf *f, unsigned int nr_vcpus, bool timer_thread)
+{
+	return xf_init_ops(f, nr_vcpus, timer_thread, &xf_ops, MEM_BACKING_MEMFD);
 }
 
 static inline void xf_fini(struct xf *f)
