@@ -278,7 +278,8 @@ static const struct {
  *   main: the event loop's ring (vm.c): POLL_ADD (stdin, signalfd, stop eventfd), TIMEOUT
  *         (--timeout), cancelling them; the virtio hub's ring (devices/virtio): READ of the
  *         queue notification eventfds, READ, WRITE, FSYNC, FALLOCATE on registered image
- *         files, and FILES_UPDATE to register an image.
+ *         files, WRITE and POLL_ADD (POLLOUT) on the virtio-console's sink, and FILES_UPDATE
+ *         to register an image or a sink.
  *   I/O:  file reads, writes, syncs and fallocate on registered files.
  *   vCPU, timer: none (they drive no ring).
  */

@@ -213,11 +213,13 @@ unpack_ko() {
 
 # fetch_virtio_modules SUITE: the virtio modules of the suite's kernel, from the
 # packages fetch_kernel cached (no network); built-in ones are simply absent
-VIRTIO_MODULES="virtio virtio_ring virtio_mmio virtio_blk virtio-rng virtio_balloon"
+# (the list the cache was made from is kept in virtio.wanted: a longer list redoes it)
+VIRTIO_MODULES="virtio virtio_ring virtio_mmio virtio_blk virtio-rng virtio_balloon virtio_console"
 fetch_virtio_modules() {
     local d p v deb f m x
     d=$KERN/$(readlink "$KERN/$1")
-    [ $refresh = 0 ] && [ -e "$d/modules/virtio.list" ] && return 0
+    [ $refresh = 0 ] && [ -e "$d/modules/virtio.list" ] &&
+        [ "$(cat "$d/modules/virtio.wanted" 2>/dev/null)" = "$VIRTIO_MODULES" ] && return 0
     x=$CACHE/tmp/virtio-$1
     rm -rf "$x"; mkdir -p "$x"
     while read -r p; do     # NAME=VERSION, as fetch_kernel wrote them
@@ -234,6 +236,7 @@ fetch_virtio_modules() {
         echo "$m" >>"$d/modules/virtio.list"
     done
     rm -rf "$x"
+    echo "$VIRTIO_MODULES" >"$d/modules/virtio.wanted"
     msg "$1 kernel: virtio modules $(tr '\n' ' ' <"$d/modules/virtio.list")"
 }
 

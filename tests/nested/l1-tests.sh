@@ -260,6 +260,36 @@ virtio_inflate() {
     return 0
 }
 
+# virtio-console: the guest writes a marker line and 1 MiB of random bytes to /dev/hvc0; the
+# file minivmm appends to (it held a line before: appended, not truncated) has them byte-exact
+virtio_console() {
+    local k=$1 f=/tmp/vcon-$1.log info sent marker id got st
+    rm -f "$f"
+    echo "line from before" >"$f"
+    vstart "$k" console --virtio-console "$f"
+    if ! vwait "VIRTIO-CONSOLE-DONE|VIRTIO-FAIL" 150; then vexit 0; vlog; return 1; fi
+    vexit 30
+    vlog
+    info=$(vline VIRTIO-CONSOLE-INFO)
+    sent=$(vline VIRTIO-CONSOLE-SENT)
+    marker=$(vfield marker "$info")
+    id=${marker#vcon-begin-}
+    st=$(grep -m1 'virtio-console.*bytes in' "$VLOG" | tr -d '\r')
+    say "INFO $TEST_NAME file_bytes=$(wc -c <"$f") ${sent#VIRTIO-CONSOLE-SENT } vmm_status=$VRC" \
+        "kib_per_s=$(awk -v n="$(vfield n "$sent")" -v a="$(vfield t0 "$sent")" -v b="$(vfield t1 "$sent")" 'BEGIN { d = b - a; if (d <= 0) d = 0.01; printf "%d", n / 1024 / d }')" \
+        "$(echo "${st#*: }" | tr ' ' '_')"
+    [ -n "$marker" ] || { reason "the guest wrote nothing: $(vline VIRTIO-FAIL)"; return 1; }
+    [ "$(head -n 1 "$f")" = "line from before" ] || { reason "the file's old contents are gone"; return 1; }
+    [ "$(sed -n 2p "$f")" = "$marker" ] || { reason "line 2 of the file is not the marker $marker: $(sed -n 2p "$f" | head -c 80)"; return 1; }
+    # 17 bytes "line from before\n", the marker line (28), then the blob
+    got=$(tail -c +$((17 + ${#marker} + 2)) "$f" | head -c 1048576 | md5sum | cut -d' ' -f1)
+    [ "$got" = "$(vfield blob_md5 "$info")" ] || { reason "the 1 MiB in the file has md5 $got, the guest sent $(vfield blob_md5 "$info")"; return 1; }
+    [ "$(tail -c $((${#id} + 10)) "$f")" = "vcon-end-$id" ] || { reason "the file does not end with vcon-end-$id"; return 1; }
+    [ "$(wc -c <"$f")" = $((17 + ${#marker} + 1 + 1048576 + 9 + ${#id} + 1)) ] || { reason "the file has $(wc -c <"$f") bytes"; return 1; }
+    [ "$VRC" = 0 ] || { reason "VMM exit status $VRC after poweroff"; return 1; }
+    return 0
+}
+
 # virtio-blk throughput under minivmm and under QEMU microvm (virtio-blk-device,
 # aio=io_uring) on the same kind of image: INFO lines with MiB/s and IOPS
 vstart_qemu() {
@@ -303,6 +333,7 @@ if minivmm run --help 2>/dev/null | grep -q -- '--disk'; then
         t "virtio-rng-$k" virtio_rng "$k"
         t "virtio-balloon-$k" virtio_balloon "$k"
         t "virtio-inflate-$k" virtio_inflate "$k"
+        t "virtio-console-$k" virtio_console "$k"
         # throughput figures are benchmarks (bench/nested-virtio.sh), not tests: only on request
         case ${ONLY:-} in
             *perf*)

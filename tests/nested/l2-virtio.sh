@@ -8,7 +8,7 @@
 virtio_modules() {
     local d m
     d=/lib/modules/$(uname -r)
-    for m in virtio virtio_ring virtio_mmio virtio_blk virtio-rng virtio_balloon; do
+    for m in virtio virtio_ring virtio_mmio virtio_blk virtio-rng virtio_balloon virtio_console; do
         [ -e "$d/$m.ko" ] && insmod "$d/$m.ko"
     done
     echo "VIRTIO-DEVICES=$(cd /sys/bus/virtio/devices 2>/dev/null && echo *)"
@@ -137,10 +137,31 @@ l2v_inflate() {
     echo "VIRTIO-INFLATE-DONE"
 }
 
+# virtio-console: /dev/hvc0 in raw mode gets a marker line, 1 MiB of random bytes and an end
+# line; the L1 side finds them byte-exact in the file minivmm wrote (--virtio-console FILE)
+l2v_console() {
+    local id n t0 t1
+    wait_file /dev/hvc0 10 || { echo "VIRTIO-FAIL no /dev/hvc0"; return 1; }
+    id=$(dd if=/dev/urandom bs=8 count=1 2>/dev/null | md5sum | cut -c1-16)
+    dd if=/dev/urandom of=/tmp/blob bs=64k count=16 2>/dev/null
+    echo "VIRTIO-CONSOLE-INFO marker=vcon-begin-$id blob_md5=$(md5sum </tmp/blob | cut -d' ' -f1)"
+    # hvc resets the termios at the last close: raw (no \n -> \r\n) only while fd 3 is open
+    exec 3>/dev/hvc0
+    stty -F /dev/hvc0 raw -echo || { echo "VIRTIO-FAIL stty raw on /dev/hvc0"; return 1; }
+    echo "vcon-begin-$id" >&3
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    n=$(dd if=/tmp/blob bs=4k 2>/dev/null >&3 && wc -c </tmp/blob)
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    echo "vcon-end-$id" >&3
+    exec 3>&-
+    echo "VIRTIO-CONSOLE-SENT n=$n t0=$t0 t1=$t1"
+    echo "VIRTIO-CONSOLE-DONE"
+}
+
 l2_virtio() {
     virtio_modules
     case $1 in
-        blk|blkro|rng|balloon|perf|inflate) "l2v_$1" ;;
+        blk|blkro|rng|balloon|perf|inflate|console) "l2v_$1" ;;
         *) echo "VIRTIO-FAIL unknown test $1" ;;
     esac
 }

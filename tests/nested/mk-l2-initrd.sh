@@ -35,7 +35,7 @@ for kd in "$CACHE"/kernels/*/; do
     kd=${kd%/}
     if [ -L "$kd" ] || [ ! -s "$kd/release" ]; then continue; fi
     rel=$(cat "$kd/release")
-    for m in virtio virtio_ring virtio_mmio virtio_blk virtio-rng virtio_balloon; do
+    for m in virtio virtio_ring virtio_mmio virtio_blk virtio-rng virtio_balloon virtio_console; do
         if [ -e "$kd/modules/$m.ko" ]; then
             install -D -m 0644 "$kd/modules/$m.ko" "$root/usr/lib/modules/$rel/$m.ko"
         fi
