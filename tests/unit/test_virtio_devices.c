@@ -18,6 +18,7 @@
 #include "../../arch/x86/layout.h"
 #include "../../devices/virtio/virtio.h"
 #include "../../vmm/vm.h"
+#include "virtio_drv.h"
 
 #define RAM (32 * MiB)
 #define DESC 0x10000ull
@@ -29,26 +30,6 @@
 #define STATUS 0x180000ull /* status bytes */
 #define DISK (8 * MiB)
 
-#define R_MAGIC 0x000
-#define R_VERSION 0x004
-#define R_DEVICE_ID 0x008
-#define R_DEV_FEATURES 0x010
-#define R_DEV_FEATURES_SEL 0x014
-#define R_DRV_FEATURES 0x020
-#define R_DRV_FEATURES_SEL 0x024
-#define R_QUEUE_SEL 0x030
-#define R_QUEUE_NUM_MAX 0x034
-#define R_QUEUE_NUM 0x038
-#define R_QUEUE_READY 0x044
-#define R_QUEUE_NOTIFY 0x050
-#define R_ISR 0x060
-#define R_ISR_ACK 0x064
-#define R_STATUS 0x070
-#define R_QUEUE_DESC 0x080
-#define R_QUEUE_DRIVER 0x090
-#define R_QUEUE_DEVICE 0x0a0
-#define R_CONFIG 0x100
-
 #define T_IN 0
 #define T_OUT 1
 #define T_FLUSH 4
@@ -59,18 +40,11 @@
 #define S_IOERR 1
 #define S_UNSUPP 2
 
-struct queue {
-	uint16_t size;
-	uint16_t avail_idx;
-	uint16_t used_seen;
-};
-
 struct fixture {
 	struct vm vm;
 	struct virtio_hub *hub;
 	struct virtio_dev *dev;
-	uint64_t base;
-	struct queue q[3];
+	struct vdrv drv; /* the test driver (virtio_drv.h) bound to dev */
 	char img[PATH_MAX];
 	int img_fd;
 };
@@ -111,14 +85,14 @@ static int fx_teardown(void **state)
 
 static void mmio_w(uint64_t off, uint32_t v)
 {
-	assert_true(io_bus_dispatch(&F->vm.mmio, NULL, F->base + off, (uint8_t *)&v, 4, true));
+	assert_true(vdrv_w(&F->drv, off, v));
 }
 
 static uint32_t mmio_r(uint64_t off)
 {
-	uint32_t v = 0;
+	uint32_t v;
 
-	assert_true(io_bus_dispatch(&F->vm.mmio, NULL, F->base + off, (uint8_t *)&v, 4, false));
+	assert_true(vdrv_r(&F->drv, off, &v));
 	return v;
 }
 
@@ -132,81 +106,35 @@ static void get(uint64_t gpa, void *p, size_t len)
 	assert_int_equal(guest_mem_read(&F->vm.mem, gpa, p, len), 0);
 }
 
-/* Negotiate `want` (must be offered) and set up queues 0..nq-1 of up to 16 entries. */
+/* Negotiate `want` (must be offered) and set up queues 0..nq-1 of 16 entries. */
 static void drv_init(struct virtio_dev *dev, uint64_t want, unsigned int nq)
 {
-	uint64_t offered;
+	const char *why;
 
 	F->dev = dev;
-	F->base = dev->base;
-	memset(F->q, 0, sizeof(F->q));
-	assert_int_equal(mmio_r(R_MAGIC), 0x74726976);
-	assert_int_equal(mmio_r(R_VERSION), 2);
-	mmio_w(R_STATUS, 0);
-	mmio_w(R_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	mmio_w(R_DEV_FEATURES_SEL, 0);
-	offered = mmio_r(R_DEV_FEATURES);
-	mmio_w(R_DEV_FEATURES_SEL, 1);
-	offered |= (uint64_t)mmio_r(R_DEV_FEATURES) << 32;
-	want |= 1ull << VIRTIO_F_VERSION_1;
-	if ((offered & want) != want)
-		fail_msg("device offers %#llx, test wants %#llx", (unsigned long long)offered,
-			 (unsigned long long)want);
-	mmio_w(R_DRV_FEATURES_SEL, 0);
-	mmio_w(R_DRV_FEATURES, (uint32_t)want);
-	mmio_w(R_DRV_FEATURES_SEL, 1);
-	mmio_w(R_DRV_FEATURES, (uint32_t)(want >> 32));
-	mmio_w(R_STATUS,
-	       VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	assert_true(mmio_r(R_STATUS) & VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned int q = 0; q < nq; q++) {
-		uint64_t off = q * QSTRIDE;
-		uint32_t max;
-
-		mmio_w(R_QUEUE_SEL, q);
-		max = mmio_r(R_QUEUE_NUM_MAX);
-		assert_true(max >= 16);
-		F->q[q].size = 16;
-		mmio_w(R_QUEUE_NUM, 16);
-		mmio_w(R_QUEUE_DESC, (uint32_t)(DESC + off));
-		mmio_w(R_QUEUE_DESC + 4, 0);
-		mmio_w(R_QUEUE_DRIVER, (uint32_t)(AVAIL + off));
-		mmio_w(R_QUEUE_DRIVER + 4, 0);
-		mmio_w(R_QUEUE_DEVICE, (uint32_t)(USED + off));
-		mmio_w(R_QUEUE_DEVICE + 4, 0);
-		/* fresh rings: zeros */
-		for (uint64_t p = DESC + off; p < USED + off + 0x1000; p += 8)
-			put(p, &(uint64_t){ 0 }, 8);
-		mmio_w(R_QUEUE_READY, 1);
-		assert_int_equal(mmio_r(R_QUEUE_READY), 1);
-	}
-	mmio_w(R_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
-	assert_false(mmio_r(R_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	F->drv.mmio = &F->vm.mmio;
+	F->drv.mem = &F->vm.mem;
+	why = vdrv_init(&F->drv, dev->base, want, nq, 16, DESC, QSTRIDE);
+	if (why)
+		fail_msg("initialising %s: %s", dev->name, why);
 }
 
 static void desc(unsigned int q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
 		 uint16_t next)
 {
-	struct virtq_desc d = { addr, len, flags, next };
-
-	put(DESC + q * QSTRIDE + 16ull * i, &d, sizeof(d));
+	assert_int_equal(vdrv_desc(&F->drv, q, i, addr, len, flags, next), 0);
 }
 
 static void avail(unsigned int q, uint16_t head)
 {
-	struct queue *qu = &F->q[q];
-
-	put(AVAIL + q * QSTRIDE + 4 + 2ull * (qu->avail_idx % qu->size), &head, 2);
-	qu->avail_idx++;
-	put(AVAIL + q * QSTRIDE + 2, &qu->avail_idx, 2);
+	assert_int_equal(vdrv_avail(&F->drv, q, head), 0);
 }
 
 static uint16_t used_idx(unsigned int q)
 {
 	uint16_t v;
 
-	get(USED + q * QSTRIDE + 2, &v, 2);
+	assert_int_equal(vdrv_used_idx(&F->drv, q, &v), 0);
 	return v;
 }
 
@@ -225,13 +153,12 @@ static void pump_until(unsigned int q, uint16_t want)
 /* Notify queue q and wait for one more used entry; returns its written length. */
 static uint32_t kick_and_wait(unsigned int q)
 {
-	struct queue *qu = &F->q[q];
+	struct vdrv_queue *qu = &F->drv.q[q];
 	uint32_t id, len;
 
 	mmio_w(R_QUEUE_NOTIFY, q);
 	pump_until(q, (uint16_t)(qu->used_seen + 1));
-	get(USED + q * QSTRIDE + 4 + 8ull * (qu->used_seen % qu->size), &id, 4);
-	get(USED + q * QSTRIDE + 8 + 8ull * (qu->used_seen % qu->size), &len, 4);
+	assert_int_equal(vdrv_used_elem(&F->drv, q, qu->used_seen, &id, &len), 0);
 	qu->used_seen++;
 	assert_true(mmio_r(R_ISR) & VIRTIO_INT_USED_RING);
 	mmio_w(R_ISR_ACK, VIRTIO_INT_USED_RING);
@@ -304,15 +231,15 @@ static void test_blk_config_and_features(void **state)
 	assert_true(features & (1u << 14)); /* WRITE_ZEROES */
 	assert_false(features & (1u << 5)); /* not RO */
 	/* config space takes any width */
-	assert_true(io_bus_dispatch(&F->vm.mmio, NULL, F->base + R_CONFIG, (uint8_t *)&capacity, 8,
-				    false));
+	assert_true(io_bus_dispatch(&F->vm.mmio, NULL, F->drv.base + R_CONFIG, (uint8_t *)&capacity,
+				    8, false));
 	assert_int_equal(capacity, DISK / 512);
-	assert_true(io_bus_dispatch(&F->vm.mmio, NULL, F->base + R_CONFIG + 1, &b, 1, false));
+	assert_true(io_bus_dispatch(&F->vm.mmio, NULL, F->drv.base + R_CONFIG + 1, &b, 1, false));
 	assert_int_equal(b, (DISK / 512) >> 8);
 	/* beyond the config space: zeros; registers at odd widths: zeros */
-	assert_true(io_bus_dispatch(&F->vm.mmio, NULL, F->base + R_CONFIG + 60, &b, 1, false));
+	assert_true(io_bus_dispatch(&F->vm.mmio, NULL, F->drv.base + R_CONFIG + 60, &b, 1, false));
 	assert_int_equal(b, 0);
-	assert_true(io_bus_dispatch(&F->vm.mmio, NULL, F->base + R_MAGIC, &b, 1, false));
+	assert_true(io_bus_dispatch(&F->vm.mmio, NULL, F->drv.base + R_MAGIC, &b, 1, false));
 	assert_int_equal(b, 0);
 	/* unknown feature bits are refused at FEATURES_OK */
 	mmio_w(R_STATUS, 0);
@@ -694,8 +621,8 @@ static void test_balloon(void **state)
 	(void)state;
 	drv_init(virtio_balloon_create(F->hub, 8 * MiB), 1ull << 5 /* REPORTING */, 3);
 	assert_int_equal(mmio_r(R_DEVICE_ID), VIRTIO_ID_BALLOON);
-	assert_true(io_bus_dispatch(&F->vm.mmio, NULL, F->base + R_CONFIG, (uint8_t *)&target, 4,
-				    false));
+	assert_true(io_bus_dispatch(&F->vm.mmio, NULL, F->drv.base + R_CONFIG, (uint8_t *)&target,
+				    4, false));
 	assert_int_equal(target, 8 * MiB / 4096);
 	mmio_w(R_CONFIG + 4, actual);
 	assert_int_equal(mmio_r(R_CONFIG + 4), 123);

@@ -11,6 +11,7 @@
 #include "../../arch/x86/layout.h"
 #include "../../devices/virtio/virtio.h"
 #include "../../vmm/guest_mem.h"
+#include "virtio_drv.h"
 
 #define RAM (16 * MiB)
 #define DESC 0x10000ull
@@ -85,9 +86,7 @@ static void get(uint64_t gpa, void *p, size_t len)
 static void desc_at(uint64_t table, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
 		    uint16_t next)
 {
-	struct virtq_desc d = { addr, len, flags, next };
-
-	put(table + 16ull * i, &d, sizeof(d));
+	assert_int_equal(vring_desc_put(&F->mem, table, i, addr, len, flags, next), 0);
 }
 
 static void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
@@ -102,9 +101,7 @@ static void set_avail_idx(uint16_t idx)
 
 static void avail(uint16_t head)
 {
-	put(AVAIL + 4 + 2ull * (F->avail_idx % F->size), &head, 2);
-	F->avail_idx++;
-	set_avail_idx(F->avail_idx);
+	assert_int_equal(vring_avail_put(&F->mem, AVAIL, F->size, &F->avail_idx, head), 0);
 }
 
 static uint16_t used_idx(void)
@@ -528,6 +525,86 @@ static void test_interrupt_suppression(void **state)
 	assert_false(vq_should_interrupt(&F->vq));
 }
 
+/* used_event is the driver's, after the available ring; avail_event the device's, after
+ * the used ring */
+static void set_used_event(uint16_t v)
+{
+	put(AVAIL + 4 + 2ull * F->size, &v, 2);
+}
+
+static uint16_t avail_event(void)
+{
+	uint16_t v;
+
+	get(USED + 4 + 8ull * F->size, &v, 2);
+	return v;
+}
+
+static void push_one(uint16_t head)
+{
+	assert_int_equal(vq_push(&F->vq, head, 0), 0);
+}
+
+/*
+ * VIRTIO_F_EVENT_IDX: an interrupt exactly when the used index steps over used_event (the
+ * NO_INTERRUPT flag no longer counts), and avail_event follows the device whenever it finds
+ * the ring empty. Across the 16-bit wrap too.
+ */
+static void test_event_idx(void **state)
+{
+	uint16_t flags = VIRTQ_AVAIL_F_NO_INTERRUPT, poison = 0xbeef;
+
+	(void)state;
+	put(USED + 4 + 8ull * F->size, &poison, 2);
+	vq_set_event_idx(&F->vq, true);
+	/* empty: avail_event published as the next index the device looks at */
+	assert_int_equal(pop(), 0);
+	assert_int_equal(avail_event(), 0);
+	desc(0, DATA, 16, 0, 0);
+	for (int i = 0; i < 3; i++)
+		avail(0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pop(), 1);
+	assert_int_equal(avail_event(), 0); /* not empty yet when last looked */
+	assert_int_equal(pop(), 0);
+	assert_int_equal(avail_event(), 3);
+
+	/* the first decision interrupts; then only when used_event is passed */
+	put(AVAIL, &flags, 2); /* ignored with EVENT_IDX */
+	set_used_event(1);
+	push_one(0); /* used idx 1: first decision */
+	assert_true(vq_should_interrupt(&F->vq));
+	push_one(0); /* used idx 2: steps over used_event 1 */
+	assert_true(vq_should_interrupt(&F->vq));
+	push_one(0); /* used idx 3: used_event 1 already passed */
+	assert_false(vq_should_interrupt(&F->vq));
+	set_used_event(5);
+	push_one(0);
+	push_one(0); /* 3 -> 5, event at 5 not stepped over (needs the index to pass it) */
+	assert_false(vq_should_interrupt(&F->vq));
+	push_one(0);
+	push_one(0); /* 5 -> 7 steps over 5: one decision for two pushes */
+	assert_true(vq_should_interrupt(&F->vq));
+	assert_false(vq_should_interrupt(&F->vq)); /* nothing new */
+
+	/* across the wrap: used index from 0xfffe to 0x0001 over used_event 0xffff */
+	F->vq.used_idx = 0xfffe;
+	(void)vq_should_interrupt(&F->vq); /* the last decision now at 0xfffe */
+	set_used_event(0xffff);
+	push_one(0);
+	assert_false(vq_should_interrupt(&F->vq)); /* 0xffff: event not yet passed */
+	push_one(0);
+	push_one(0); /* 0x0001 */
+	assert_true(vq_should_interrupt(&F->vq));
+
+	/* disabled again by a re-enable: back to the flag */
+	assert_int_equal(vq_enable(&F->vq, 16, DESC, AVAIL, USED, true), 0);
+	assert_false(vq_should_interrupt(&F->vq));
+	flags = 0;
+	put(AVAIL, &flags, 2);
+	assert_true(vq_should_interrupt(&F->vq));
+}
+
 /* 16-bit indexes wrap: 70000 chains through a ring of 16. */
 static void test_index_wrap(void **state)
 {
@@ -670,6 +747,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ring_page_discarded_and_private, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt_suppression, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_idx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fuzz, setup_256, teardown),
 	};
