@@ -9,7 +9,8 @@
  * negative errno) and also returns it on a 32-bit read of TESTDEV_PORT + 4.
  *
  * Everything in the request is hostile: unaligned, out-of-range and private addresses get an
- * errno, never a crash.
+ * errno, never a crash. REMAP_REGION is the one request not executed here: it is posted to
+ * the main thread, which pauses every vCPU (vm_remap_region).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -60,6 +61,10 @@ static int32_t testdev_execute(struct testdev *td, struct testdev_request *req)
 		return testdev_cache_access(td, req, req->cmd == TESTDEV_CACHE_WRITE);
 	case TESTDEV_MEM_READ:
 		return req->gpa & 7 ? -EINVAL : guest_mem_read(mem, req->gpa, &req->value, 8);
+	case TESTDEV_REMAP_REGION:
+		/* a layout change pauses every vCPU: the main thread does it, this vCPU waits
+		 * there counted as parked (vm_call_main) */
+		return vm_call_main(td->vm, VM_REQ_REMAP_REGION, req->gpa, req->len);
 	default:
 		return -ENOSYS;
 	}

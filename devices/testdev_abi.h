@@ -22,6 +22,10 @@ enum testdev_cmd {
 	TESTDEV_CACHE_WRITE,	 /* gpa, value: 8 bytes through the VMM's shared cache */
 	TESTDEV_CACHE_READ,	 /* gpa -> value, through the shared cache */
 	TESTDEV_MEM_READ,	 /* gpa -> value, through guest_mem_read (a device's path) */
+	TESTDEV_REMAP_REGION,	 /* gpa, len: exactly one RAM region, removed and added back
+				  * empty by the main thread with every vCPU paused; -EINVAL
+				  * unaligned/empty, -ENOENT not exactly a region, -EBUSY the
+				  * region with the guest's code or boot data */
 };
 
 struct testdev_request {

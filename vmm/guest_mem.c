@@ -246,6 +246,8 @@ int guest_mem_add_ram_layout(struct guest_mem *mem, uint64_t ram_size)
 	return ret;
 }
 
+static int region_punch(struct mem_region *r, uint64_t off, uint64_t len);
+
 static struct mem_region *find_region(struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
 	for (int i = 0; i < mem->nr_regions; i++) {
@@ -285,6 +287,93 @@ int guest_mem_remove_region(struct guest_mem *mem, uint64_t gpa)
 	region_release(mem, &victim);
 	guest_mem_invalidate_end(mem, gpa, size);
 	return 0;
+}
+
+/*
+ * Remove the region that is exactly [gpa, gpa+size) and add it back over the same backing,
+ * empty, with new mappings. One invalidation window covers both steps, so a cache refresh
+ * waits for the region to be back instead of failing; an uncached guest_mem_read() in the
+ * gap gets -EFAULT, as for any hole. The new mappings are made before the old ones go, so
+ * they lie elsewhere: a stale pointer into the old view faults instead of reaching the new
+ * pages. KVM's slot is deleted and re-created: the caller must have paused every vCPU
+ * (vm_remap_region), and this never waits for vCPUs (lock.h).
+ */
+int guest_mem_remap_region(struct guest_mem *mem, uint64_t gpa, uint64_t size)
+{
+	uint32_t flags = mem->backing == MEM_BACKING_GUEST_MEMFD ? KVM_MEM_GUEST_MEMFD : 0;
+	struct mem_region *r, old, fresh = { .gpa = gpa, .size = size, .fd = -1 };
+	bool had_private = false;
+	int ret = 0;
+
+	read_lock(&mem->layout_lock);
+	r = find_region(mem, gpa, 1);
+	if (!r || r->gpa != gpa || r->size != size)
+		ret = -ENOENT;
+	else
+		fresh.fd = r->fd;
+	rwlock_unlock(&mem->layout_lock);
+	if (ret)
+		return ret;
+	fresh.private_bits = calloc((size / PAGE_SIZE + 63) / 64, sizeof(uint64_t));
+	if (!fresh.private_bits || region_map(&fresh)) {
+		fresh.fd = -1; /* still the live region's */
+		region_release(mem, &fresh);
+		return -ENOMEM;
+	}
+
+	guest_mem_invalidate_begin(mem, gpa, size);
+	write_lock(&mem->layout_lock);
+	r = find_region(mem, gpa, 1);
+	if (!r || r->gpa != gpa || r->size != size || r->fd != fresh.fd) {
+		rwlock_unlock(&mem->layout_lock); /* changed meanwhile by another thread */
+		guest_mem_invalidate_end(mem, gpa, size);
+		fresh.fd = -1;
+		region_release(mem, &fresh);
+		return -ENOENT;
+	}
+	old = *r;
+	*r = mem->regions[--mem->nr_regions];
+	atomic_fetch_add(&mem->generation, 1);
+	rwlock_unlock(&mem->layout_lock);
+
+	/* removed: no translation and no KVM slot covers the range any more */
+	if (old.registered && mem->vm_fd >= 0 &&
+	    kvm_vm_set_memory(mem->vm_fd, old.slot, flags, gpa, 0, old.kvm_map, old.fd, 0) < 0)
+		pr_warn("deleting KVM slot %u: %s", old.slot, strerror(errno));
+	for (uint64_t i = 0; i < (size / PAGE_SIZE + 63) / 64; i++)
+		had_private |= old.private_bits[i] != 0;
+
+	/* re-added, empty: the backing's pages are freed (fresh anonymous memory is empty) */
+	if (fresh.fd >= 0)
+		ret = region_punch(&fresh, 0, size);
+	if (!ret && had_private && mem->kvm_memory_attributes &&
+	    kvm_vm_set_memory_attributes(mem->vm_fd, gpa, size, 0) < 0)
+		ret = -errno;
+	fresh.slot = old.slot;
+	if (!ret && mem->vm_fd >= 0) {
+		if (kvm_vm_set_memory(mem->vm_fd, fresh.slot, flags, gpa, size, fresh.kvm_map,
+				      fresh.fd, 0) < 0)
+			ret = -errno;
+		else
+			fresh.registered = true;
+	}
+	if (ret) {
+		/* the region stays removed: nothing maps it, every access gets an error */
+		pr_err("re-adding guest RAM %#llx+%#llx: %s", (unsigned long long)gpa,
+		       (unsigned long long)size, strerror(-ret));
+		region_release(mem, &fresh); /* closes the backing */
+	} else {
+		write_lock(&mem->layout_lock);
+		mem->regions[mem->nr_regions++] = fresh;
+		atomic_fetch_add(&mem->generation, 1);
+		rwlock_unlock(&mem->layout_lock);
+	}
+	/* no cache points into the old mappings: invalidated, and refreshes are held off */
+	munmap(old.view, old.size);
+	munmap(old.kvm_map, old.size);
+	free(old.private_bits);
+	guest_mem_invalidate_end(mem, gpa, size);
+	return ret;
 }
 
 void guest_mem_destroy(struct guest_mem *mem)

@@ -80,6 +80,12 @@ int guest_mem_add_ram(struct guest_mem *mem, uint64_t gpa, uint64_t size);
 /* Split `ram_size` around the 32-bit MMIO hole and add the regions. */
 int guest_mem_add_ram_layout(struct guest_mem *mem, uint64_t ram_size);
 int guest_mem_remove_region(struct guest_mem *mem, uint64_t gpa);
+/*
+ * Remove the region that is exactly [gpa, gpa+size) and add it back, empty, over the same
+ * backing (one invalidation window; KVM's slot deleted and re-created). -ENOENT when no region
+ * is exactly that range. Every vCPU must be paused (vm_pause_all); never waits for vCPUs.
+ */
+int guest_mem_remap_region(struct guest_mem *mem, uint64_t gpa, uint64_t size);
 void guest_mem_destroy(struct guest_mem *mem);
 const char *mem_backing_name(enum mem_backing backing);
 int mem_backing_parse(const char *name, enum mem_backing *out);

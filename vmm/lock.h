@@ -7,7 +7,11 @@
  *
  * The global order, outermost first (DESIGN.md "Locks and their order"):
  *
- *   LOCK_RANK_VM_CONFIG      vm->config_lock: layout changes, pause-all, vCPU set
+ *   LOCK_RANK_VM_CONFIG      vm->config_lock: layout changes, pause-all, vCPU set; held by
+ *                            a pauser from vm_pause_all() to vm_resume_all(), taken with
+ *                            nothing else held
+ *   LOCK_RANK_VM_REQUEST     vm->request_lock: the queue of requests vCPUs post to the main
+ *                            thread (vm_call_main); nothing is taken under it
  *   LOCK_RANK_VCPU           vcpu->lock: a vCPU's paused/run state as seen by others
  *   LOCK_RANK_XEN            xen->lock: event-channel table and Xen domain state (a leaf for
  *                            everything Xen; never held while waiting for vCPUs)
@@ -23,6 +27,14 @@
  *   LOCK_RANK_DEVICE         per-device register state (UART, ...)
  *   LOCK_RANK_CONSOLE        console output, log and pattern matching (written under a
  *                            device lock); leaf
+ *
+ * Pause-all and layout changes (vm.h): the pauser holds config_lock, and per vCPU its lock,
+ * while it waits for vCPUs to park; vCPUs park at the top of their run loop holding nothing.
+ * A layout change pauses first and invalidates second (config_lock -> invalidation, in rank
+ * order): lockdep refuses a pause inside an invalidation, since a vCPU spinning in
+ * gpc_refresh() on that invalidation could never park. Nothing that raises the invalidation
+ * count waits for vCPUs; a vCPU counted as parked while blocked (vcpu_outside_begin: waiting
+ * for the main thread) holds no lock and no invalidation.
  */
 #ifndef MINIVMM_LOCK_H
 #define MINIVMM_LOCK_H
@@ -32,6 +44,7 @@
 
 enum lock_rank {
 	LOCK_RANK_VM_CONFIG = 10,
+	LOCK_RANK_VM_REQUEST = 15,
 	LOCK_RANK_VCPU = 20,
 	LOCK_RANK_XEN = 30,
 	LOCK_RANK_VIRTIO = 35,

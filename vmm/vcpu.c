@@ -64,11 +64,90 @@ void vcpu_signals_init(void)
 	sigaction(SIG_VCPU_KICK, &sa, NULL);
 }
 
+static __thread struct vcpu *current_vcpu;
+
+struct vcpu *vcpu_current(void)
+{
+	return current_vcpu;
+}
+
+void vcpu_set_current(struct vcpu *vcpu)
+{
+	current_vcpu = vcpu;
+}
+
+void vcpu_pause_init(struct vcpu *vcpu)
+{
+	mutex_init(&vcpu->lock, "vcpu->lock", LOCK_RANK_VCPU);
+	pthread_cond_init(&vcpu->cond, NULL);
+	vcpu->parked = false;
+	vcpu->outside = 0;
+	vcpu->exited = false;
+}
+
+void vcpu_pause_destroy(struct vcpu *vcpu)
+{
+	pthread_cond_destroy(&vcpu->cond);
+	mutex_destroy(&vcpu->lock);
+}
+
+/*
+ * Pause-all, the vCPU's side (vm.h). The pauser sets vm->pause_requested and kicks; the vCPU
+ * notices it here at the top of its loop (after KVM_RUN returned -EINTR, or after an exit
+ * handler), says so under its lock and sleeps until the flag is cleared. vm_resume_all()
+ * clears the flag before taking each vCPU's lock to wake it, so no wake-up is lost.
+ */
+void vcpu_pause_point(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	if (!atomic_load(&vm->pause_requested))
+		return;
+	mutex_lock(&vcpu->lock);
+	vcpu->parked = true;
+	pthread_cond_broadcast(&vcpu->cond);
+	while (atomic_load(&vm->pause_requested))
+		pthread_cond_wait(&vcpu->cond, &vcpu->lock.m);
+	vcpu->parked = false;
+	mutex_unlock(&vcpu->lock);
+}
+
+void vcpu_outside_begin(struct vcpu *vcpu)
+{
+	lockdep_assert_none_held("a vCPU counted as parked");
+	mutex_lock(&vcpu->lock);
+	vcpu->outside++;
+	pthread_cond_broadcast(&vcpu->cond);
+	mutex_unlock(&vcpu->lock);
+}
+
+void vcpu_outside_end(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	mutex_lock(&vcpu->lock);
+	/* back to guest state only once no pause is in effect (unless this was the last
+	 * nesting level of a pauser, which cleared the flag itself) */
+	while (atomic_load(&vm->pause_requested))
+		pthread_cond_wait(&vcpu->cond, &vcpu->lock.m);
+	vcpu->outside--;
+	mutex_unlock(&vcpu->lock);
+}
+
+void vcpu_set_exited(struct vcpu *vcpu)
+{
+	mutex_lock(&vcpu->lock);
+	vcpu->exited = true;
+	pthread_cond_broadcast(&vcpu->cond);
+	mutex_unlock(&vcpu->lock);
+}
+
 int vcpu_init(struct vm *vm, struct vcpu *vcpu, int id)
 {
 	memset(vcpu, 0, sizeof(*vcpu));
 	vcpu->vm = vm;
 	vcpu->id = id;
+	vcpu_pause_init(vcpu);
 	vcpu->fd = kvm_vcpu_create(&vm->kvm, vm->fd, id, &vcpu->run);
 	if (vcpu->fd < 0)
 		return -1;
@@ -87,6 +166,7 @@ void vcpu_destroy(struct vcpu *vcpu)
 	kvm_vcpu_destroy(&vcpu->vm->kvm, vcpu->fd, vcpu->run);
 	vcpu->fd = -1;
 	vcpu->run = NULL;
+	vcpu_pause_destroy(vcpu);
 }
 
 void vcpu_kick(struct vcpu *vcpu)
@@ -277,15 +357,18 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "vcpu%d", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
+	vcpu_set_current(vcpu);
 	sigemptyset(&set);
 	sigaddset(&set, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	if (sandbox_apply(SANDBOX_ROLE_VCPU)) {
 		vm_request_stop(vm, VM_EXIT_FAILURE, "no seccomp filter for a vCPU thread");
+		vcpu_set_exited(vcpu);
 		return NULL;
 	}
 
 	while (!atomic_load(&vm->stopping)) {
+		vcpu_pause_point(vcpu);
 		if (kvm_vcpu_run(vcpu->fd) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
@@ -303,6 +386,7 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}
+	vcpu_set_exited(vcpu);
 	return NULL;
 }
 

@@ -105,6 +105,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->stop_eventfd = -1;
 	vm->start_ns = vm_now_ns();
 	mutex_init(&vm->config_lock, "vm->config_lock", LOCK_RANK_VM_CONFIG);
+	vm->request_eventfd = -1;
+	if (vm_requests_init(vm))
+		return -1;
 
 	if (kvm_sys_open(&vm->kvm))
 		return -1;
@@ -194,6 +197,205 @@ void vm_request_stop(struct vm *vm, int status, const char *why)
 		pr_debug("stop eventfd: %s", strerror(errno));
 }
 
+void vm_pause_all(struct vm *vm)
+{
+	struct vcpu *self = vcpu_current();
+
+	/* a vCPU that pauses the others is parked itself: two vCPUs pausing at once then
+	 * each find the other parked, whichever gets config_lock first */
+	if (self)
+		vcpu_outside_begin(self);
+	mutex_lock(&vm->config_lock);
+	atomic_store(&vm->pause_requested, true);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		mutex_lock(&v->lock);
+		while (!v->parked && !v->outside && !v->exited)
+			pthread_cond_wait(&v->cond, &v->lock.m);
+		mutex_unlock(&v->lock);
+	}
+	vm->pauses++;
+}
+
+void vm_resume_all(struct vm *vm)
+{
+	struct vcpu *self = vcpu_current();
+
+	atomic_store(&vm->pause_requested, false);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		mutex_lock(&v->lock);
+		pthread_cond_broadcast(&v->cond);
+		mutex_unlock(&v->lock);
+	}
+	mutex_unlock(&vm->config_lock);
+	if (self)
+		vcpu_outside_end(self);
+}
+
+/* The region [gpa, gpa+len) may be remapped: a whole region, none of the guest's boot data. */
+static int vm_check_remap(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	const struct boot_info *b = &vm->boot;
+	int ret = -ENOENT;
+
+	if (!len || (gpa | len) & (GUEST_PAGE_SIZE - 1) || gpa + len < gpa)
+		return -EINVAL;
+	read_lock(&vm->mem.layout_lock);
+	for (int i = 0; i < vm->mem.nr_regions; i++) {
+		const struct mem_region *r = &vm->mem.regions[i];
+		uint64_t end = r->gpa + r->size;
+
+		if (r->gpa != gpa || r->size != len)
+			continue;
+		ret = 0;
+		/* boot structures and page tables at the bottom, the kernel, the initrd */
+		if (r->gpa < BIOS_HOLE_END || (b->kernel_start < end && r->gpa < b->kernel_end) ||
+		    (b->initrd_size && b->initrd_start < end &&
+		     r->gpa < b->initrd_start + b->initrd_size))
+			ret = -EBUSY;
+	}
+	rwlock_unlock(&vm->mem.layout_lock);
+	return ret;
+}
+
+int vm_remap_region(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	int ret = vm_check_remap(vm, gpa, len);
+
+	if (ret)
+		return ret;
+	/* pause first, then invalidate (vm.h): never the other way round */
+	vm_pause_all(vm);
+	ret = guest_mem_remap_region(&vm->mem, gpa, len);
+	if (!ret)
+		vm->remaps++;
+	vm_resume_all(vm);
+	pr_debug("remapped guest RAM %#llx+%#llx: %s", (unsigned long long)gpa,
+		 (unsigned long long)len, ret ? strerror(-ret) : "done");
+	return ret;
+}
+
+struct vm_request {
+	enum vm_request_op op;
+	uint64_t gpa, len;
+	int result;
+	bool done;
+	struct vm_request *next;
+};
+
+int vm_requests_init(struct vm *vm)
+{
+	mutex_init(&vm->request_lock, "vm->request_lock", LOCK_RANK_VM_REQUEST);
+	pthread_cond_init(&vm->request_cond, NULL);
+	vm->requests = NULL;
+	vm->requests_closed = false;
+	vm->request_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return vm->request_eventfd < 0 ? -1 : 0;
+}
+
+void vm_requests_destroy(struct vm *vm)
+{
+	if (vm->request_eventfd < 0)
+		return;
+	close(vm->request_eventfd);
+	vm->request_eventfd = -1;
+	pthread_cond_destroy(&vm->request_cond);
+	mutex_destroy(&vm->request_lock);
+}
+
+static int vm_request_run(struct vm *vm, struct vm_request *req)
+{
+	switch (req->op) {
+	case VM_REQ_REMAP_REGION:
+		return vm_remap_region(vm, req->gpa, req->len);
+	}
+	return -ENOSYS;
+}
+
+int vm_call_main(struct vm *vm, enum vm_request_op op, uint64_t gpa, uint64_t len)
+{
+	struct vm_request req = { .op = op, .gpa = gpa, .len = len };
+	struct vcpu *self = vcpu_current();
+	struct vm_request **tail;
+	uint64_t one = 1;
+
+	/* on the main thread, or with no main loop at all (tests, fuzzers): run it here */
+	if (!vm->main_running || pthread_equal(pthread_self(), vm->main_thread))
+		return vm_request_run(vm, &req);
+	lockdep_assert_none_held("waiting for the main thread");
+	mutex_lock(&vm->request_lock);
+	if (vm->requests_closed) {
+		mutex_unlock(&vm->request_lock);
+		return -ESHUTDOWN;
+	}
+	for (tail = &vm->requests; *tail; tail = &(*tail)->next)
+		;
+	*tail = &req;
+	mutex_unlock(&vm->request_lock);
+	if (write(vm->request_eventfd, &one, sizeof(one)) < 0)
+		pr_debug("request eventfd: %s", strerror(errno));
+
+	/* the main thread pauses every vCPU: this one is parked while it waits */
+	if (self)
+		vcpu_outside_begin(self);
+	mutex_lock(&vm->request_lock);
+	while (!req.done)
+		pthread_cond_wait(&vm->request_cond, &vm->request_lock.m);
+	mutex_unlock(&vm->request_lock);
+	if (self)
+		vcpu_outside_end(self);
+	return req.result;
+}
+
+static void vm_request_complete(struct vm *vm, struct vm_request *req, int result)
+{
+	mutex_lock(&vm->request_lock);
+	req->result = result;
+	req->done = true; /* the requester may return (and its request go) once we unlock */
+	pthread_cond_broadcast(&vm->request_cond);
+	mutex_unlock(&vm->request_lock);
+}
+
+void vm_serve_requests(struct vm *vm)
+{
+	uint64_t n;
+
+	if (read(vm->request_eventfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		pr_debug("request eventfd: %s", strerror(errno));
+	for (;;) {
+		struct vm_request *req;
+
+		mutex_lock(&vm->request_lock);
+		req = vm->requests;
+		if (req)
+			vm->requests = req->next;
+		mutex_unlock(&vm->request_lock);
+		if (!req)
+			return;
+		vm_request_complete(vm, req, vm_request_run(vm, req));
+	}
+}
+
+void vm_close_requests(struct vm *vm)
+{
+	struct vm_request *req;
+
+	mutex_lock(&vm->request_lock);
+	vm->requests_closed = true;
+	while ((req = vm->requests)) {
+		vm->requests = req->next;
+		req->result = -ESHUTDOWN;
+		req->done = true;
+	}
+	pthread_cond_broadcast(&vm->request_cond);
+	mutex_unlock(&vm->request_lock);
+}
+
 /* Terminal: raw mode on a terminal, with QEMU's escape: Ctrl-A x quits, Ctrl-A Ctrl-A sends ^A. */
 struct terminal {
 	bool is_tty;
@@ -254,6 +456,7 @@ enum loop_tag {
 	TAG_TIMEOUT,
 	TAG_CONSOLE_POLL,
 	TAG_VIRTIO,
+	TAG_REQUEST,
 };
 
 static void loop_console_poll(struct io_uring *ring, struct __kernel_timespec *ts)
@@ -292,6 +495,7 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 	loop_poll(&ring, STDIN_FILENO, TAG_STDIN);
 	loop_poll(&ring, vm->stop_eventfd, TAG_STOP);
 	loop_poll(&ring, sig_fd, TAG_SIGNAL);
+	loop_poll(&ring, vm->request_eventfd, TAG_REQUEST);
 	if (vm->virtio)
 		loop_poll(&ring, virtio_hub_fd(vm->virtio), TAG_VIRTIO);
 	if (vm->cfg->timeout_s) {
@@ -363,6 +567,10 @@ static void vm_main_loop(struct vm *vm, int sig_fd)
 			virtio_hub_run(vm->virtio);
 			loop_poll(&ring, virtio_hub_fd(vm->virtio), TAG_VIRTIO);
 			break;
+		case TAG_REQUEST: /* vm_call_main() from vCPU threads: layout changes */
+			vm_serve_requests(vm);
+			loop_poll(&ring, vm->request_eventfd, TAG_REQUEST);
+			break;
 		case TAG_STOP:
 		default:
 			break;
@@ -411,13 +619,18 @@ int vm_run(struct vm *vm)
 		return VM_EXIT_FAILURE;
 	}
 
+	vm->main_thread = pthread_self();
+	vm->main_running = true;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		if (vcpu_start(&vm->vcpus[i])) {
 			vm_request_stop(vm, VM_EXIT_FAILURE, "could not start vCPUs");
+			for (unsigned int j = i; j < vm->nr_vcpus; j++)
+				vcpu_set_exited(&vm->vcpus[j]); /* a pausing vCPU waits for none */
 			break;
 		}
 	}
 	vm_main_loop(vm, sig_fd);
+	vm_close_requests(vm); /* vCPUs waiting for the main thread return to their loop */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]); /* covers a stop requested while threads were starting */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
@@ -458,5 +671,6 @@ void vm_destroy(struct vm *vm)
 	if (vm->stop_eventfd >= 0)
 		close(vm->stop_eventfd);
 	kvm_sys_close(&vm->kvm);
+	vm_requests_destroy(vm);
 	mutex_destroy(&vm->config_lock);
 }

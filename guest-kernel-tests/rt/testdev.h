@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * minivmm's test device (devices/testdev.c): how a guest asks the VMM to
- * discard or convert its memory and to touch it through a VMM cache, on hosts
- * where vmcall cannot reach the VMM (PVM).
+ * discard or convert its memory, remap a RAM region, and touch memory through
+ * a VMM cache, on hosts where vmcall cannot reach the VMM (PVM).
  *
  * Protocol: the guest writes the guest-physical address of a struct
  * testdev_request (below 4 GiB, 8-byte aligned) to port 0xe0 (32-bit out);
@@ -92,6 +92,12 @@ static inline int32_t testdev_cache_read(uint64_t gpa, uint64_t *value)
 static inline int32_t testdev_mem_read(uint64_t gpa, uint64_t *value)
 {
 	return testdev_call(TESTDEV_MEM_READ, gpa, 8, value);
+}
+/* Remove the RAM region [gpa, gpa+len) and add it back empty, with every vCPU
+ * paused (the caller waits for the VMM's main thread). */
+static inline int32_t testdev_remap_region(uint64_t gpa, uint64_t len)
+{
+	return testdev_call(TESTDEV_REMAP_REGION, gpa, len, NULL);
 }
 
 /* True when the device answers (an unknown command gets -ENOSYS). */
