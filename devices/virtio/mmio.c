@@ -17,7 +17,9 @@
  * queue processing, and every completion, happens on the main thread.
  *
  * Interrupts are edges on an IOAPIC pin: a write to the device's irqfd where KVM has irqfd,
- * else KVM_IRQ_LINE up and down. InterruptStatus says why (used ring, config change).
+ * else KVM_IRQ_LINE up and down. InterruptStatus says why (used ring, config change). Every
+ * device offers VIRTIO_F_EVENT_IDX and INDIRECT_DESC: with EVENT_IDX the driver's used_event
+ * decides interrupts and the device's avail_event its notifications (virtqueue.c).
  *
  * Registers are 32-bit only (other widths read 0 and are ignored); the device-specific
  * config space from 0x100 takes any width. Every guest value is checked: queue numbers,
@@ -423,7 +425,9 @@ static void set_queue_ready(struct virtio_dev *dev, struct virtio_queue_regs *qr
 			 " not usable",
 			 qr->index, qr->num, qr->desc, qr->driver, qr->device);
 		virtio_dev_needs_reset(dev, why);
+		return;
 	}
+	vq_set_event_idx(vq, virtio_has_feature(dev, VIRTIO_F_EVENT_IDX));
 }
 
 static void set_addr(uint64_t *addr, uint32_t v, bool high)
@@ -597,8 +601,8 @@ struct virtio_dev *virtio_dev_create(struct virtio_hub *hub, const struct virtio
 	dev->irq = VIRTIO_MMIO_IRQ_BASE + index;
 	dev->irq_fd = -1;
 	snprintf(dev->name, sizeof(dev->name), "virtio-%s%u", ops->name, index);
-	dev->device_features =
-		ops->features | (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_INDIRECT_DESC);
+	dev->device_features = ops->features | (1ull << VIRTIO_F_VERSION_1) |
+			       (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX);
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		dev->qregs[q].kick_fd = -1;
 	for (unsigned int q = 0; q < ops->nr_queues; q++) {

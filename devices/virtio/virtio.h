@@ -116,9 +116,12 @@ struct vq_area {
 
 struct virtq {
 	struct guest_mem *mem;
-	uint16_t size; /* 0: not enabled */
-	bool indirect; /* VIRTIO_F_INDIRECT_DESC negotiated */
-	bool broken;   /* the driver broke the ring protocol: nothing more until reset */
+	uint16_t size;	/* 0: not enabled */
+	bool indirect;	/* VIRTIO_F_INDIRECT_DESC negotiated */
+	bool broken;	/* the driver broke the ring protocol: nothing more until reset */
+	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated (vq_set_event_idx) */
+	bool signalled_valid;
+	uint16_t signalled_used; /* used_idx at the last interrupt decision (event_idx) */
 	uint16_t last_avail;
 	uint16_t used_idx;
 	struct vq_area desc, avail, used;
@@ -138,6 +141,12 @@ void vq_destroy(struct virtq *vq);
 int vq_enable(struct virtq *vq, uint16_t size, uint64_t desc, uint64_t avail, uint64_t used,
 	      bool indirect);
 void vq_disable(struct virtq *vq);
+/*
+ * After vq_enable(), with VIRTIO_F_EVENT_IDX negotiated: interrupts follow the driver's
+ * used_event (its NO_INTERRUPT flag is ignored), and vq_pop() finding the ring empty publishes
+ * avail_event so the driver notifies for the next buffer.
+ */
+void vq_set_event_idx(struct virtq *vq, bool on);
 
 /*
  * Take the next available chain. Returns 1 with *c filled, 0 when the ring is empty, -EINVAL
@@ -149,7 +158,10 @@ void vq_disable(struct virtq *vq);
 int vq_pop(struct virtq *vq, struct vq_chain *c);
 /* Return a chain to the driver with `written` bytes written. -EIO if the used ring is gone. */
 int vq_push(struct virtq *vq, uint16_t head, uint32_t written);
-/* After vq_push()es: should the driver be interrupted (VIRTQ_AVAIL_F_NO_INTERRUPT clear)? */
+/*
+ * After vq_push()es: should the driver be interrupted (VIRTQ_AVAIL_F_NO_INTERRUPT clear; with
+ * EVENT_IDX, the used index passed used_event since the last call)?
+ */
 bool vq_should_interrupt(struct virtq *vq);
 /* Entries the driver has made available and the device has not taken (0 if broken). */
 unsigned int vq_pending(struct virtq *vq);

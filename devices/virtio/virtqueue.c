@@ -14,6 +14,8 @@
  *  - order: device-writable buffers only after every device-readable one;
  *  - buffers: each lies inside one RAM region and touches no private page; lengths are
  *    added in 64 bits.
+ * With VIRTIO_F_EVENT_IDX the driver's used_event decides interrupts and the device publishes
+ * avail_event whenever it finds the ring empty (the driver's notifications follow it).
  * A malformed chain is refused (-EINVAL) but its head is known, so the device returns it
  * and carries on; where the chain's last descriptor can still be found (bounded, lenient
  * walk) and is device-writable, the device writes its error status there.
@@ -162,8 +164,16 @@ void vq_disable(struct virtq *vq)
 	vq->size = 0;
 	vq->broken = false;
 	vq->broken_why = NULL;
+	vq->event_idx = false;
+	vq->signalled_valid = false;
 	vq->last_avail = 0;
 	vq->used_idx = 0;
+}
+
+void vq_set_event_idx(struct virtq *vq, bool on)
+{
+	vq->event_idx = on && vq->size;
+	vq->signalled_valid = false;
 }
 
 int vq_enable(struct virtq *vq, uint16_t size, uint64_t desc, uint64_t avail, uint64_t used,
@@ -351,8 +361,22 @@ int vq_pop(struct virtq *vq, struct vq_chain *c)
 		vq_break(vq, "available ring not accessible");
 		return -EIO;
 	}
-	if (avail_idx == vq->last_avail)
-		return 0;
+	if (avail_idx == vq->last_avail) {
+		if (!vq->event_idx)
+			return 0;
+		/*
+		 * Empty: ask the driver to notify once it adds past last_avail (avail_event, after
+		 * the used ring's entries), then look again. Both accesses are seq_cst: a buffer
+		 * the driver added before it could see the new avail_event is found here.
+		 */
+		if (area_store16(&vq->used, 4 + 8u * vq->size, vq->last_avail) ||
+		    area_load16(&vq->avail, 2, &avail_idx)) {
+			vq_break(vq, "used or available ring not accessible");
+			return -EIO;
+		}
+		if (avail_idx == vq->last_avail)
+			return 0;
+	}
 	if ((uint16_t)(avail_idx - vq->last_avail) > vq->size) {
 		vq_break(vq, "available index moved more than the queue size");
 		return -EIO;
@@ -439,6 +463,18 @@ bool vq_should_interrupt(struct virtq *vq)
 
 	if (!vq->size)
 		return false;
+	if (vq->event_idx) {
+		uint16_t event, old = vq->signalled_used, now = vq->used_idx;
+		bool valid = vq->signalled_valid;
+
+		vq->signalled_used = now;
+		vq->signalled_valid = true;
+		/* used_event, after the available ring's entries; seq_cst after the index store */
+		if (area_load16(&vq->avail, 4 + 2u * vq->size, &event))
+			return true;
+		/* virtio 1.2, 2.7.10: did the index step over used_event in (old, now]? */
+		return !valid || (uint16_t)(now - event - 1) < (uint16_t)(now - old);
+	}
 	/* both seq_cst: the used index store is visible before the driver's flags are read */
 	if (area_load16(&vq->avail, 0, &flags))
 		return true;

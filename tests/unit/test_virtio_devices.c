@@ -610,6 +610,36 @@ static void test_rng(void **state)
 	assert_int_equal(kick_and_wait(0), 0);
 }
 
+/* VIRTIO_F_EVENT_IDX through the transport: offered, and once negotiated the driver's
+ * used_event decides interrupts and the device keeps avail_event at its position */
+static void test_rng_event_idx(void **state)
+{
+	uint16_t ev, avail_ev;
+
+	(void)state;
+	drv_init(virtio_rng_create(F->hub), 1ull << VIRTIO_F_EVENT_IDX, 1);
+	desc(0, 0, BUF, 16, VIRTQ_DESC_F_WRITE, 0);
+	avail(0, 0);
+	assert_int_equal(kick_and_wait(0), 16); /* the first completion interrupts */
+	get(USED + 4 + 8 * 16, &avail_ev, 2);
+	assert_int_equal(avail_ev, 1);
+	/* used_event 5: completions 2..5 raise nothing */
+	ev = 5;
+	put(AVAIL + 4 + 2 * 16, &ev, 2);
+	avail(0, 0);
+	mmio_w(R_QUEUE_NOTIFY, 0);
+	pump_until(0, 2);
+	assert_int_equal(mmio_r(R_ISR) & VIRTIO_INT_USED_RING, 0);
+	get(USED + 4 + 8 * 16, &avail_ev, 2);
+	assert_int_equal(avail_ev, 2);
+	/* used_event 2: the third completion steps over it */
+	ev = 2;
+	put(AVAIL + 4 + 2 * 16, &ev, 2);
+	F->drv.q[0].used_seen = 2;
+	avail(0, 0);
+	assert_int_equal(kick_and_wait(0), 16);
+}
+
 /* ---- virtio-balloon -------------------------------------------------------------------------- */
 
 static void test_balloon(void **state)
@@ -955,6 +985,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blk_reset_in_flight, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_blk_broken_ring, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rng, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rng_event_idx, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_balloon, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_console_file, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_console_truncate, fx_setup, fx_teardown),
