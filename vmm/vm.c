@@ -266,17 +266,22 @@ static int vm_check_remap(struct vm *vm, uint64_t gpa, uint64_t len)
 int vm_remap_region(struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	int ret = vm_check_remap(vm, gpa, len);
+	uint64_t t0, t1, t2;
 
 	if (ret)
 		return ret;
 	/* pause first, then invalidate (vm.h): never the other way round */
+	t0 = vm_now_ns();
 	vm_pause_all(vm);
+	t1 = vm_now_ns();
 	ret = guest_mem_remap_region(&vm->mem, gpa, len);
 	if (!ret)
 		vm->remaps++;
 	vm_resume_all(vm);
-	pr_debug("remapped guest RAM %#llx+%#llx: %s", (unsigned long long)gpa,
-		 (unsigned long long)len, ret ? strerror(-ret) : "done");
+	t2 = vm_now_ns();
+	pr_debug("remap of guest RAM %#llx+%#llx: %s; pause %llu us, remap %llu us",
+		 (unsigned long long)gpa, (unsigned long long)len, ret ? strerror(-ret) : "done",
+		 (unsigned long long)(t1 - t0) / 1000, (unsigned long long)(t2 - t1) / 1000);
 	return ret;
 }
 
