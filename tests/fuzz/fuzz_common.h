@@ -242,6 +242,37 @@ static inline unsigned int fuzz_count_dir(const char *path)
 	return n;
 }
 
+/*
+ * Threads of this process, leaving out io_uring's workers (iou-wrk-*, iou-sqp-*): the kernel
+ * starts them for a ring's blocking requests and they go some 50 ms after the ring is closed
+ * (whether the ring was closed is the fd count's business).
+ */
+static inline unsigned int fuzz_count_threads(void)
+{
+	unsigned int n = 0;
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/task");
+
+	FUZZ_SETUP(d);
+	while ((e = readdir(d))) {
+		char path[64], comm[32] = "";
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* gone meanwhile */
+		if (read(fd, comm, sizeof(comm) - 1) < 0)
+			comm[0] = '\0';
+		close(fd);
+		n += strncmp(comm, "iou-", 4) != 0;
+	}
+	closedir(d);
+	return n;
+}
+
 /* Threads and open fds when an input starts; fuzz_resources_check() at its end. */
 struct fuzz_resources {
 	unsigned int threads, fds;
@@ -249,7 +280,7 @@ struct fuzz_resources {
 
 static inline void fuzz_resources_take(struct fuzz_resources *r)
 {
-	r->threads = fuzz_count_dir("/proc/self/task");
+	r->threads = fuzz_count_threads();
 	r->fds = fuzz_count_dir("/proc/self/fd");
 }
 
@@ -265,7 +296,7 @@ static inline void fuzz_resources_check(const struct fuzz_resources *r)
 	fuzz_resources_take(&now);
 	for (int i = 0; i < 10000 && now.threads > r->threads; i++) {
 		usleep(100);
-		now.threads = fuzz_count_dir("/proc/self/task");
+		now.threads = fuzz_count_threads();
 	}
 	/* fewer is fine: a thread of the fuzzer's own (or an earlier input's, being reaped) */
 	FUZZ_CHECK(now.threads <= r->threads);

@@ -496,6 +496,149 @@ def xen_seeds():
     seed(h, "page-cpuid-stats-shutdown", bytes([0]) + misc)
 
 
+# ---- fuzz_virtio -----------------------------------------------------------------------------
+
+V_INIT, V_REG, V_DESC, V_AVAIL, V_MEM, V_NOTIFY, V_ATTR, V_MORE = range(8)
+M_REQ, M_VQ, M_BALLOON, M_SANITY, M_RUN = range(5)
+BLK, BLK_RO, RNG, BALLOON, CONSOLE = range(5)
+F_NEXT, F_WRITE, F_INDIRECT = 1, 2, 4
+
+
+def vop(kind, flags=0):
+    return bytes([kind | (flags << 3)])
+
+
+def dq(dev, q=0):
+    return bytes([dev | (q << 3)])
+
+
+def vaddr(gpa):
+    """in_addr() selector 0: a RAM address (24 bits)."""
+    return b"\x00" + struct.pack("<I", gpa)[:3]
+
+
+def vinit(dev, want=0, size_log2=4, ring_page=0x10):
+    return vop(V_INIT) + dq(dev) + struct.pack("<IBH", want, size_log2, ring_page)
+
+
+def vreg(dev, off, value=0, width=4, read=False):
+    return vop(V_REG, 1 if read else 0) + dq(dev) + struct.pack("<HQB", off, value, width - 1)
+
+
+def vdesc(dev, q, i, gpa, length, flags, nxt=0, addr=None):
+    return vop(V_DESC) + dq(dev, q) + bytes([i]) + (addr or vaddr(gpa)) + \
+        struct.pack("<IBB", length, flags, nxt)
+
+
+def vavail(dev, q, head, notify=True, raw_idx=False):
+    return vop(V_AVAIL, (1 if raw_idx else 0) | (2 if notify else 0)) + dq(dev, q) + \
+        struct.pack("<H", head)
+
+
+def vmem(gpa, data):
+    return vop(V_MEM) + struct.pack("<I", gpa)[:3] + bytes([len(data)]) + data
+
+
+def vreq(dev, q, bufs, blk_type=None, sector=0, last=None):
+    """MORE_REQ: blk_type is an index into blk_types[] of fuzz_virtio.c."""
+    out = vop(V_MORE) + bytes([M_REQ]) + dq(dev, q) + bytes([len(bufs)])
+    if blk_type is not None:
+        out += bytes([blk_type]) + struct.pack("<Q", sector)
+    for gpa, length, flags in bufs:
+        out += vaddr(gpa) + struct.pack("<HB", length, flags)
+    if blk_type is None and bufs:
+        gpa, length, flags = last or bufs[-1]
+        out += vaddr(gpa) + struct.pack("<HB", length, flags)
+    return out
+
+
+def vsanity(dev):
+    return vop(V_MORE) + bytes([M_SANITY]) + dq(dev)
+
+
+def virtio_seeds():
+    h = "fuzz_virtio"
+    memfd, anon = b"\x00", b"\x01"
+    blk_feat = (1 << 9) | (1 << 13) | (1 << 14) | (1 << 28)
+    blk = vinit(BLK, blk_feat) + vmem(0x200000, bytes(range(200)))
+    blk += vreq(BLK, 0, [(0x200000, 4096, 0)], blk_type=1, sector=8)  # write
+    blk += vreq(BLK, 0, [(0x300000, 4096, F_WRITE)], blk_type=0, sector=8)  # read
+    blk += vreq(BLK, 0, [], blk_type=2) + vreq(BLK, 0, [(0x300000, 20, F_WRITE)], blk_type=3)
+    blk += vmem(0x210000, struct.pack("<QII", 8, 8, 0))
+    blk += vreq(BLK, 0, [(0x210000, 16, 0)], blk_type=4)  # discard
+    blk += vreq(BLK, 0, [(0x210000, 16, 0)], blk_type=5)  # write zeroes
+    blk += vreq(BLK, 0, [(0x210000, 20, 0)], blk_type=4)  # ragged
+    blk += vreq(BLK, 0, [(0x200000, 512, 0)], blk_type=6)  # unknown type
+    blk += vreq(BLK, 0, [(0x200000, 512, F_WRITE)], blk_type=0, sector=2047)  # past the end
+    blk += vreq(BLK, 0, [(0x200000, 100, F_WRITE)], blk_type=0)  # not 512-byte
+    blk += vreq(BLK, 0, [(0x200000, 2048, 0), (0x201000, 2048, 0)], blk_type=1, sector=100)
+    blk += vsanity(BLK)
+    seed(h, "blk", memfd + blk)
+    ro = vinit(BLK_RO, 1 << 5) + vreq(BLK_RO, 0, [(0x200000, 512, 0)], blk_type=1)
+    ro += vmem(0x210000, struct.pack("<QII", 0, 8, 0)) + vreq(BLK_RO, 0, [(0x210000, 16, 0)], 4)
+    ro += vreq(BLK_RO, 0, [(0x200000, 512, F_WRITE)], blk_type=0) + vsanity(BLK_RO)
+    seed(h, "blk-readonly", anon + ro)
+    rng = vinit(RNG) + vreq(RNG, 0, [(0x200000, 100, F_WRITE), (0x200100, 156, F_WRITE)])
+    rng += vreq(RNG, 0, [(0x200000, 0xFFFF, F_WRITE)]) + vreq(RNG, 0, [(0x200000, 64, 0)])
+    rng += vreq(RNG, 0, [(0x7FFFF0, 0x100, F_WRITE)]) + vsanity(RNG)
+    seed(h, "rng", memfd + rng)
+    bal = vinit(BALLOON, 1 << 5) + vmem(0x210000, struct.pack("<III", 0x400, 0x401, 0xD0000))
+    bal += vmem(0x400000, b"\x77" * 64) + vreq(BALLOON, 0, [(0x210000, 12, 0)])
+    bal += vreq(BALLOON, 1, [(0x210000, 8, 0)]) + vreq(BALLOON, 1, [(0x210000, 6, 0)])
+    bal += vreq(BALLOON, 2, [(0x500000, 0x8000, F_WRITE), (0x600000, 0x1000, F_WRITE)])
+    bal += vreq(BALLOON, 2, [(0x500000, 0x1000, 0)])
+    bal += vop(V_MORE) + bytes([M_BALLOON]) + struct.pack("<I", 512)
+    bal += vreg(BALLOON, 0x100, read=True) + vreg(BALLOON, 0x104, 77) + vreg(BALLOON, 0x0FC, read=True)
+    bal += vsanity(BALLOON)
+    seed(h, "balloon", anon + bal)
+    con = vinit(CONSOLE) + vmem(0x200000, b"hello from the guest\n")
+    con += vreq(CONSOLE, 1, [(0x200000, 21, 0)]) + vreq(CONSOLE, 1, [(0x200000, 21, F_WRITE)])
+    con += vreq(CONSOLE, 0, [(0x300000, 64, F_WRITE)]) + vreq(CONSOLE, 1, [(0x200000, 0x8000, 0)])
+    con += vreg(CONSOLE, 0x100, read=True, width=2) + vreg(CONSOLE, 0x108, 1, width=4)
+    con += vsanity(CONSOLE)
+    seed(h, "console", memfd + con)
+    # hostile chains: a loop, indirect tables (good, nested, not negotiated), outside RAM,
+    # private pages, a jumping available index, garbage registers, reset with I/O in flight
+    bad = vinit(BLK, 1 << 28) + vmem(0x220000, struct.pack("<QIHH", 0x100000, 16, F_NEXT, 1) +
+                                     struct.pack("<QIHH", 0x101000, 1, F_WRITE, 0))
+    bad += vmem(0x100000, struct.pack("<IIQ", 0, 0, 0))
+    bad += vdesc(BLK, 0, 0, 0x100000, 16, F_NEXT, 1) + vdesc(BLK, 0, 1, 0x101000, 1, F_NEXT | F_WRITE, 0)
+    bad += vavail(BLK, 0, 0)  # loop
+    bad += vdesc(BLK, 0, 2, 0x220000, 32, F_INDIRECT) + vavail(BLK, 0, 2)  # indirect
+    bad += vdesc(BLK, 0, 3, 0x220000, 32, F_INDIRECT | F_NEXT, 4) + vavail(BLK, 0, 3)
+    bad += vdesc(BLK, 0, 4, 0x220000, 17, F_INDIRECT) + vavail(BLK, 0, 4)
+    bad += vdesc(BLK, 0, 5, 0, 16, 0, addr=b"\x05\x00\x00") + vavail(BLK, 0, 5)  # the hole
+    bad += vdesc(BLK, 0, 6, 0, 16, 0, addr=b"\x04\x00\x00") + vavail(BLK, 0, 6)  # high RAM
+    bad += vop(V_ATTR, 1) + struct.pack("<HB", 0x100, 0)  # header page private
+    bad += vreq(BLK, 0, [(0x200000, 512, F_WRITE)], blk_type=0)
+    bad += vop(V_ATTR) + struct.pack("<HB", 0x100, 0)
+    bad += vop(V_ATTR, 1) + struct.pack("<HB", 0x12, 0)  # used ring private
+    bad += vreq(BLK, 0, [(0x200000, 512, F_WRITE)], blk_type=0)
+    bad += vop(V_ATTR, 2) + struct.pack("<HB", 0x10, 2)  # rings discarded
+    bad += vavail(BLK, 0, 40, raw_idx=True)  # index jumps past the size
+    bad += vreg(BLK, 0x070, read=True) + vreg(BLK, 0x070, 0) + vinit(BLK, 0, 8, 0x7FF)
+    bad += vreq(BLK, 0, [(0x200000, 0xFFFF, F_WRITE)], blk_type=0) + vreg(BLK, 0x070, 0)
+    for off in (0x000, 0x010, 0x014, 0x020, 0x030, 0x034, 0x038, 0x044, 0x050, 0x060, 0x064,
+                0x070, 0x080, 0x0AC, 0x0B0, 0x0FC, 0x100, 0x13C):
+        for w in (1, 2, 4, 8):
+            bad += vreg(BLK, off, 0xFFFFFFFF, width=w, read=(w == 1))
+    bad += vop(V_NOTIFY, 1) + dq(BLK) + struct.pack("<I", 9) + vsanity(BLK)
+    seed(h, "hostile-chains", memfd + bad)
+    # the parser alone: rings at 0x50000/0x51000/0x52000, a 2-buffer chain, pops, copies
+    vq = vmem(0x50000, struct.pack("<QIHH", 0x200000, 16, F_NEXT, 1) +
+              struct.pack("<QIHH", 0x201000, 32, F_WRITE, 0))
+    vq += vmem(0x51000, struct.pack("<HHH", 0, 1, 0))
+    page = lambda p: b"\x06" + struct.pack("<H", p)
+    vq += vop(V_MORE) + bytes([M_VQ, 0 | 8 | 16, 4]) + page(0x50) + page(0x51) + page(0x52)
+    vq += vop(V_MORE) + bytes([M_VQ, 1]) + vop(V_MORE) + bytes([M_VQ, 3]) + struct.pack("<IB", 0, 16)
+    vq += vop(V_MORE) + bytes([M_VQ, 3 | 4]) + struct.pack("<IB", 8, 24)
+    vq += vop(V_MORE) + bytes([M_VQ, 3 | 4]) + struct.pack("<IB", 8, 30)
+    vq += vop(V_MORE) + bytes([M_VQ, 2]) + struct.pack("<I", 32)
+    vq += vmem(0x51002, struct.pack("<HH", 2, 1)) + vop(V_MORE) + bytes([M_VQ, 1 | 4]) + b"\0" * 4
+    vq += vop(V_MORE) + bytes([M_VQ, 0 | 4]) + struct.pack("<H", 3) + page(0x50) + page(0x51) + page(0x52)
+    seed(h, "virtqueue", anon + vq)
+
+
 # ---- fuzz_console ----------------------------------------------------------------------------
 
 def console_seeds():
@@ -521,6 +664,7 @@ GENERATORS = {
     "fuzz_bzimage": lambda: bzimage_seeds(),
     "fuzz_devices": lambda: device_seeds(),
     "fuzz_xen": lambda: xen_seeds(),
+    "fuzz_virtio": lambda: virtio_seeds(),
 }
 
 
