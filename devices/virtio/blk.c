@@ -628,6 +628,11 @@ struct virtio_dev *virtio_blk_create(struct virtio_hub *hub, const char *path, b
 		pr_err("disk %s: size: %s", path, strerror(errno));
 		goto fail;
 	}
+	if (size < (off_t)SECTOR) { /* nothing a guest could use: a mistaken path, most likely */
+		pr_err("disk %s: %s", path,
+		       size ? "smaller than one 512-byte sector" : "file is empty");
+		goto fail;
+	}
 	if (size % SECTOR)
 		pr_warn("disk %s: size %lld is not a multiple of 512; the last %lld bytes are "
 			"not visible to the guest",
