@@ -234,6 +234,139 @@ def suite_runs_parallel_with_junit():
         expect(not others, f"ok{i}.log holds output of {others}")
 
 
+# ---- bad input from the user: exit 2, one line naming the problem, nothing written ---------
+
+def snapshot(d):
+    """Every entry under d: name -> (kind, size, mtime_ns, sha256) (directories: kind only)."""
+    import hashlib
+    snap = {}
+    for root, dirs, files in os.walk(d):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            st = os.lstat(path)
+            rel = os.path.relpath(path, d)
+            if os.path.isdir(path):
+                snap[rel] = ("dir",)
+            elif st.st_size > 64 << 20:  # the sparse "oversized" files: size and mtime
+                snap[rel] = ("file", st.st_size, st.st_mtime_ns, None)
+            else:
+                with open(path, "rb") as f:
+                    snap[rel] = ("file", st.st_size, st.st_mtime_ns,
+                                 hashlib.sha256(f.read()).hexdigest())
+    return snap
+
+
+def bad_input_dir(name):
+    """A directory with a good config, kernel, initrd and disk image, and bad variants."""
+    d = os.path.join(TMP, "bad-input", name)
+    os.makedirs(d)
+    kernel = open(f"{G}/hello.elf", "rb").read()
+    files = {
+        "kernel.elf": kernel,
+        "initrd.img": bytes(range(256)) * 16,
+        "disk.img": b"minivmm disk\n" + bytes(1 << 20),
+        "empty": b"",
+        "truncated.elf": kernel[:100],
+        "truncated-phdrs.elf": kernel[:len(kernel) // 2],
+        "not-a-kernel": b"#!/bin/sh\necho hi\n" * 10,
+        "small.img": b"x" * 100,
+    }
+    for fname, data in files.items():
+        with open(os.path.join(d, fname), "wb") as f:
+            f.write(data)
+    with open(os.path.join(d, "huge.img"), "wb") as f:  # 5 TiB, sparse
+        f.truncate(5 << 40)
+    os.mkdir(os.path.join(d, "a-directory"))
+    with open(os.path.join(d, "good.ini"), "w") as f:
+        f.write("[boot]\nkernel = kernel.elf\ninitrd = initrd.img\n[disk]\npath = disk.img\n")
+    return d
+
+
+GOOD = ["--kernel", "kernel.elf", "--initrd", "initrd.img", "--disk", "path=disk.img"]
+
+
+def ini(body):
+    return "[boot]\nkernel = kernel.elf\ninitrd = initrd.img\n[disk]\npath = disk.img\n" + body
+
+
+# (name, arguments, config file text or None, what the error line must say)
+BAD_INPUTS = [
+    ("kernel-missing", ["--kernel", "nope.elf"], None, "nope.elf: cannot open"),
+    ("kernel-unreadable", ["--kernel", "a-directory"], None, "a-directory: not a regular file"),
+    ("kernel-empty", ["--kernel", "empty"], None, "empty: file is empty"),
+    ("kernel-truncated", ["--kernel", "truncated.elf"], None, "truncated.elf"),
+    ("kernel-truncated-segments", ["--kernel", "truncated-phdrs.elf"], None,
+     "truncated-phdrs.elf"),
+    ("kernel-not-a-kernel", ["--kernel", "not-a-kernel"], None, "neither an ELF"),
+    ("kernel-oversized", ["--kernel", "huge.img"], None, "larger than guest RAM"),
+    ("initrd-missing", GOOD[:2] + ["--initrd", "nope.img"], None, "nope.img: cannot open"),
+    ("initrd-unreadable", GOOD[:2] + ["--initrd", "a-directory"], None,
+     "a-directory: not a regular file"),
+    ("initrd-empty", GOOD[:2] + ["--initrd", "empty"], None, "empty: file is empty"),
+    ("initrd-oversized", GOOD[:2] + ["--initrd", "huge.img"], None, "larger than guest RAM"),
+    ("disk-missing", GOOD[:4] + ["--disk", "path=nope.img"], None, "nope.img"),
+    ("disk-unreadable", GOOD[:4] + ["--disk", "path=a-directory"], None, "a-directory"),
+    ("disk-empty", GOOD[:4] + ["--disk", "path=empty"], None, "disk empty: file is empty"),
+    ("disk-truncated", GOOD[:4] + ["--disk", "path=small.img"], None,
+     "smaller than one 512-byte sector"),
+    ("disk-bad-option", GOOD[:4] + ["--disk", "path=disk.img,size=9"], None, "unknown key"),
+    ("config-missing", ["--config", "nope.ini"], None, "cannot open config file"),
+    ("config-unknown-key", [], ini("[machine]\nfrobs = 3\n"), "unknown key 'frobs'"),
+    ("config-unknown-section", [], ini("[gpu]\nmodel = x\n"), "unknown section [gpu]"),
+    ("config-duplicate-section", [], ini("[machine]\ncpus = 1\n[machine]\ncpus = 2\n"),
+     "duplicate key 'cpus'"),
+    ("config-duplicate-boot", [], ini("[boot]\nkernel = kernel.elf\n"), "duplicate key 'kernel'"),
+    ("config-bad-number", [], ini("[machine]\ncpus = two\n"), "bad value 'two' for cpus"),
+    ("config-bad-size", [], ini("[memory]\nsize = 12Q\n"), "bad value '12Q' for size"),
+    ("config-size-overflow", [], ini("[memory]\nsize = 18446744073709551615\n"), "too large"),
+    ("memory-larger-than-host", [], ini("[memory]\nsize = 100T\n"), "more than this host has"),
+    ("memory-zero", [], ini("[memory]\nsize = 0\n"), "memory size 0"),
+    ("cpus-zero", [], ini("[machine]\ncpus = 0\n"), "bad value '0' for cpus"),
+    ("cpus-more-than-kvm-allows", ["--cpus", "100000"], ini(""), "bad value '100000' for cpus"),
+]
+
+
+@test
+def bad_input_exits_2_and_writes_nothing():
+    root = os.geteuid() == 0
+    for name, args, config, msg in BAD_INPUTS:
+        d = bad_input_dir(name)
+        if config is not None:
+            with open(os.path.join(d, "case.ini"), "w") as f:
+                f.write(config)
+            args = ["--config", "case.ini"] + args
+        # mtimes must be able to move between the snapshots
+        time.sleep(0.01)
+        before = snapshot(d)
+        r = run("run", *args, cwd=d, timeout=30)
+        after = snapshot(d)
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        expect(r.returncode == 2, f"{name}: exit {r.returncode}, stderr {r.stderr!r}")
+        expect(len(lines) == 1, f"{name}: {len(lines)} lines of errors: {r.stderr!r}")
+        expect(msg in lines[0], f"{name}: {msg!r} not in {lines[0]!r}")
+        expect(r.stdout == "", f"{name}: the guest ran: {r.stdout!r}")
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        expect(not changed, f"{name}: created or modified {changed}")
+    # unreadable by permissions only works for a user chmod binds
+    if root:
+        print("    (running as root: unreadable files are tested as directories only)")
+    else:
+        d = bad_input_dir("kernel-mode-000")
+        os.chmod(os.path.join(d, "kernel.elf"), 0)
+        before = snapshot(d)
+        r = run("run", "--kernel", "kernel.elf", cwd=d)
+        expect(r.returncode == 2 and "Permission denied" in r.stderr, r.stderr)
+        expect(snapshot(d) == before, "mode-000 kernel: files changed")
+
+
+@test
+def good_input_dir_boots():
+    """The bad-input cases are bad because of their one change: the base set-up works."""
+    d = bad_input_dir("good")
+    r = run("run", "--config", "good.ini", cwd=d, timeout=60)
+    expect(r.returncode == 0 and "hello from" in r.stdout, f"exit {r.returncode} {r.stderr}")
+
+
 @test
 def no_leftover_processes():
     r = subprocess.run(["pgrep", "-f", f"{VMM} run"], capture_output=True, text=True)
