@@ -234,6 +234,41 @@ def suite_runs_parallel_with_junit():
         expect(not others, f"ok{i}.log holds output of {others}")
 
 
+@test
+def signals_on_a_terminal_restore_it_with_stats():
+    """SIGINT/SIGTERM while the guest runs on a terminal: the VM ends with 128+N, --stats
+    are printed, and the terminal (raw while the guest ran) is as it was."""
+    import pty
+    import termios
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        master, slave = pty.openpty()
+        before = termios.tcgetattr(slave)
+        p = subprocess.Popen([VMM, "run", "--kernel", f"{G}/idle.elf", "--stats"],
+                             stdin=slave, stdout=slave, stderr=subprocess.PIPE, text=True)
+        during = before
+        for _ in range(100):  # until minivmm has the terminal in raw mode (10 s at most)
+            time.sleep(0.1)
+            during = termios.tcgetattr(slave)
+            if during != before:
+                break
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=20)
+        after = termios.tcgetattr(slave)
+        os.close(master)
+        os.close(slave)
+        expect(during != before, f"{sig.name}: the terminal never changed: proves nothing")
+        expect(p.returncode == 128 + sig, f"{sig.name}: exit {p.returncode}")
+        expect(after == before, f"{sig.name}: terminal not restored: {before} -> {after}")
+        expect(f"exit status {128 + sig}" in err and "vcpu0 exits:" in err, err)
+
+
+@test
+def triple_fault_still_prints_stats():
+    r = run("run", "--kernel", f"{G}/triple_fault.elf", "--stats")
+    expect(r.returncode == 1 and "triple fault" in r.stderr, f"exit {r.returncode}")
+    expect("minivmm stats: exit status 1" in r.stderr and "vcpu0 exits:" in r.stderr, r.stderr)
+
+
 # ---- bad input from the user: exit 2, one line naming the problem, nothing written ---------
 
 def snapshot(d):
