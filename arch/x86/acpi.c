@@ -437,7 +437,7 @@ static struct acpi_gas gas_port8(uint16_t port)
 	};
 }
 
-static int acpi_build_fadt(struct acpi_builder *b, uint64_t dsdt, uint64_t *gpa)
+static int acpi_build_fadt(struct acpi_builder *b, uint64_t dsdt, bool xen_hvm, uint64_t *gpa)
 {
 	struct acpi_fadt *fadt = acpi_alloc(b, sizeof(*fadt), gpa);
 
@@ -450,6 +450,14 @@ static int acpi_build_fadt(struct acpi_builder *b, uint64_t dsdt, uint64_t *gpa)
 	fadt->flags = FADT_F_HW_REDUCED_ACPI | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
 		      FADT_F_RESET_REG_SUP;
 	fadt->iapc_boot_arch = IAPC_BOOT_VGA_NOT_PRESENT | IAPC_BOOT_CMOS_RTC_ABSENT;
+	/*
+	 * A Linux Xen guest booted by the bzImage entry takes "no CMOS RTC and no VGA" for a
+	 * Xen PVH domain (enlighten_hvm.c, xen_hvm_guest_late_init) and then goes the PVH way
+	 * (grant tables, GSIs through PHYSDEVOP). Under --xen the guest is HVM: claim no VGA
+	 * probing ban, as Xen's own HVM FADT does not either.
+	 */
+	if (xen_hvm)
+		fadt->iapc_boot_arch &= ~IAPC_BOOT_VGA_NOT_PRESENT;
 	fadt->reset_reg = gas_port8(ACPI_RESET_PORT);
 	fadt->reset_value = ACPI_RESET_VALUE;
 	/* Linux needs both registers to offer S5 on a hardware-reduced platform */
@@ -526,7 +534,7 @@ static int acpi_build_madt(struct acpi_builder *b, unsigned int cpus, uint64_t *
 	return 0;
 }
 
-int acpi_setup(struct guest_mem *mem, unsigned int cpus, unsigned int virtio_devices,
+int acpi_setup(struct guest_mem *mem, unsigned int cpus, unsigned int virtio_devices, bool xen_hvm,
 	       uint64_t *rsdp_addr)
 {
 	struct acpi_builder b = { mem, ACPI_TABLES_ADDR };
@@ -536,7 +544,7 @@ int acpi_setup(struct guest_mem *mem, unsigned int cpus, unsigned int virtio_dev
 	uint64_t entries[2];
 
 	if (!rsdp || acpi_build_dsdt(&b, virtio_devices, &dsdt) ||
-	    acpi_build_fadt(&b, dsdt, &fadt) || acpi_build_madt(&b, cpus, &madt))
+	    acpi_build_fadt(&b, dsdt, xen_hvm, &fadt) || acpi_build_madt(&b, cpus, &madt))
 		goto no_room;
 	entries[0] = fadt;
 	entries[1] = madt;

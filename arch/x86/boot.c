@@ -262,7 +262,7 @@ int boot_load(struct guest_mem *mem, const struct vm_config *cfg, struct boot_in
 		goto out;
 
 	/* Both protocols get the same platform description: ACPI, and an MP table without */
-	if (acpi_setup(mem, cfg->cpus, config_virtio_devices(cfg), &rsdp_addr) ||
+	if (acpi_setup(mem, cfg->cpus, config_virtio_devices(cfg), cfg->xen, &rsdp_addr) ||
 	    mptable_setup(mem, cfg->cpus))
 		goto out;
 	if (protocol == BOOT_PROTOCOL_PVH)

@@ -83,8 +83,9 @@ int bzimage_setup(struct guest_mem *mem, const struct boot_image *img, struct bo
  * ACPI tables for `cpus` vCPUs (RSDP at ACPI_RSDP_ADDR, XSDT, FADT, DSDT, MADT) in the
  * reserved BIOS area; *rsdp_addr gets the RSDP's address. Prints why on failure.
  */
-/* virtio_devices: virtio-mmio slots 0..n-1 in use (described in the DSDT) */
-int acpi_setup(struct guest_mem *mem, unsigned int cpus, unsigned int virtio_devices,
+/* virtio_devices: virtio-mmio slots 0..n-1 in use (described in the DSDT); xen_hvm: the
+ * guest is a Xen HVM guest (--xen), which must not look like a Xen PVH one */
+int acpi_setup(struct guest_mem *mem, unsigned int cpus, unsigned int virtio_devices, bool xen_hvm,
 	       uint64_t *rsdp_addr);
 /* Intel MP table at MPTABLE_ADDR, for kernels without ACPI (none above 254 vCPUs). */
 int mptable_setup(struct guest_mem *mem, unsigned int cpus);
