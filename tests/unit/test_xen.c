@@ -81,7 +81,8 @@ static void test_version(void **state)
 			 0);
 	xf_arg_out(&F, 0, &fi, sizeof(fi));
 	assert_true(fi.submap & 1u << XENFEAT_hvm_callback_vector);
-	assert_false(fi.submap & 1u << XENFEAT_hvm_safe_pvclock);
+	/* the fake has a TSC: every vcpu_info carries a pvclock */
+	assert_true(fi.submap & 1u << XENFEAT_hvm_safe_pvclock);
 	fi.submap_idx = 1;
 	assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_xen_version, XENVER_get_features,
 			       xf_arg(&F, 0, &fi, sizeof(fi)), 0),
@@ -891,6 +892,251 @@ static void test_bad_args(void **state)
 	assert_true(st.evtchn_ops[EVTCHNOP_send] >= 5);
 }
 
+/* ---- Linux as a Xen HVM guest --------------------------------------------------------- */
+
+static int64_t hvm_param(unsigned int v, unsigned int op, uint32_t index, uint64_t *value)
+{
+	struct xen_hvm_param p = { .domid = DOMID_SELF, .index = index, .value = *value };
+	int64_t r = xf_hc(&F, v, __HYPERVISOR_hvm_op, op, xf_arg(&F, v, &p, sizeof(p)), 0);
+
+	xf_arg_out(&F, v, &p, sizeof(p));
+	*value = p.value;
+	return r;
+}
+
+/* Linux's pvclock_tsc_khz(): the TSC frequency a guest derives from vcpu_time_info */
+static uint64_t pvclock_khz(const struct vcpu_time_info *t)
+{
+	uint64_t khz = (1000000ull << 32) / t->tsc_to_system_mul;
+
+	return t->tsc_shift < 0 ? khz << -t->tsc_shift : khz >> t->tsc_shift;
+}
+
+/*
+ * The hypercalls of Linux 7.2 booting as a Xen HVM guest with 2 vCPUs, in its order
+ * (enlighten_hvm.c, time.c, events_base.c, events_2l.c, smp.c, spinlock.c, mmu_hvm.c,
+ * xenbus_probe.c, hvc_xen.c): each is served, or refused with the errno Linux copes with;
+ * only the FIFO event ABI counts as unsupported.
+ */
+static void test_linux_hvm_boot(void **state)
+{
+	struct xen_feature_info fi = { .submap_idx = 0 };
+	struct shared_info *s = shinfo(SHINFO_A);
+	struct vcpu_info *vi1 = xf_ptr(&F, VINFO_PG + 0x40);
+	struct vcpu_runstate_info *rs = xf_ptr(&F, VINFO_PG + 0x800);
+	struct vcpu_set_singleshot_timer t = { 0 };
+	struct xen_vcpu_stats st0, st1;
+	uint64_t value, runstate_gva = xf_gva(VINFO_PG + 0x800), r1;
+	int64_t resched1 = 0;
+
+	(void)state;
+	/* xen_setup_features(): submap 0, then 1 fails and ends the loop */
+	assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_xen_version, XENVER_get_features,
+			       xf_arg(&F, 0, &fi, sizeof(fi)), 0),
+			 0);
+	xf_arg_out(&F, 0, &fi, sizeof(fi));
+	assert_true(fi.submap & 1u << XENFEAT_hvm_callback_vector);
+	assert_true(fi.submap & 1u << XENFEAT_hvm_safe_pvclock);
+	/* shared_info; xen_tsc_khz() reads vcpu_info[0]'s pvclock in it: the fake TSC's 1 GHz */
+	assert_int_equal(xf_map_shinfo(&F, 0, SHINFO_A), 0);
+	assert_true(pvclock_khz(&s->vcpu_info[0].time) >= 999999 &&
+		    pvclock_khz(&s->vcpu_info[0].time) <= 1000001);
+	assert_true(s->wc_sec > 1600000000u); /* xen_read_wallclock() */
+	/* xen_hvm_init_mmu_ops(): probes HVMOP_pagetable_dying once, takes -ENOSYS as "no" */
+	value = 0;
+	assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_hvm_op, HVMOP_pagetable_dying,
+			       xf_arg(&F, 0, &value, sizeof(value)), 0),
+			 -XEN_ENOSYS);
+	/* xen_hvm_smp_prepare_boot_cpu(): vcpu_info of CPU 0 into its per-CPU data */
+	assert_int_equal(xf_register_vcpu_info(&F, 0, 0, VINFO_PG), 0);
+	/* xen_time_init(): no periodic timer, the runstate area (else BUG()), vm_assist */
+	assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_vcpu_op, VCPUOP_stop_periodic_timer, 0, 0), 0);
+	memset(rs, 0xa5, sizeof(*rs));
+	assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_vcpu_op, VCPUOP_register_runstate_memory_area, 0,
+			       xf_arg(&F, 0, &runstate_gva, sizeof(runstate_gva))),
+			 0);
+	assert_int_equal(rs->state, RUNSTATE_running);
+	assert_int_equal(rs->time[RUNSTATE_runnable] + rs->time[RUNSTATE_offline],
+			 0); /* no steal */
+	assert_true(rs->state_entry_time <= xen_system_time(F.xen));
+	value = XF_HOLE_GVA;
+	assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_vcpu_op, VCPUOP_register_runstate_memory_area, 0,
+			       xf_arg(&F, 0, &value, sizeof(value))),
+			 -XEN_EFAULT);
+	/* the vDSO's copy of the pvclock: the same clock */
+	value = xf_gva(VINFO_PG + 0xc00);
+	assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_time_memory_area,
+			       0, xf_arg(&F, 0, &value, sizeof(value))),
+			 0);
+	{
+		const struct vcpu_time_info *a = xf_ptr(&F, VINFO_PG + 0xc00);
+		const struct vcpu_time_info *b = &s->vcpu_info[0].time;
+
+		assert_true(a->version && !(a->version & 1));
+		assert_int_equal(a->tsc_timestamp, b->tsc_timestamp);
+		assert_int_equal(a->system_time, b->system_time);
+		assert_int_equal(a->tsc_to_system_mul, b->tsc_to_system_mul);
+		assert_int_equal(a->tsc_shift, b->tsc_shift);
+	}
+	assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_vm_assist, VMASST_CMD_enable,
+			       VMASST_TYPE_runstate_update_flag, 0),
+			 0);
+	assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_vm_assist, VMASST_CMD_enable, 0, 0),
+			 -XEN_EINVAL);
+	/* xen_init_IRQ(): FIFO refused, the per-vCPU upcall vector, then GSI 1 "to look
+	 * enlightened" */
+	{
+		uint64_t ctl[2] = { VINFO_PG >> 12, 0 };
+
+		assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_init_control,
+				       xf_arg(&F, 0, ctl, sizeof(ctl)), 0),
+				 -XEN_ENOSYS);
+	}
+	assert_int_equal(xf_set_upcall_vector(&F, 0, 0, VECTOR), 0);
+	value = 1;
+	assert_int_equal(hvm_param(0, HVMOP_set_param, HVM_PARAM_CALLBACK_IRQ, &value), 0);
+	/* per CPU: resched, callfunc, debug VIRQ, callfuncsingle, spinlock kicker; CPU 1's
+	 * bound by CPU 0 (xen_cpu_up_prepare_hvm), with its vcpu_info, before CPU 1 runs */
+	for (unsigned int cpu = 0; cpu < 2; cpu++) {
+		struct evtchn_bind_virq bv = { .virq = VIRQ_DEBUG, .vcpu = cpu };
+		int64_t p;
+
+		if (cpu == 1)
+			assert_int_equal(xf_register_vcpu_info(&F, 0, 1, VINFO_PG + 0x40), 0);
+		p = xf_bind_ipi(&F, 0, cpu);
+		assert_true(p > 0);
+		if (cpu == 1)
+			resched1 = p;
+		assert_true(xf_bind_ipi(&F, 0, cpu) > 0);
+		assert_int_equal(xf_evtchn(&F, 0, EVTCHNOP_bind_virq, &bv, sizeof(bv)), 0);
+		assert_true(xf_bind_ipi(&F, 0, cpu) > 0);
+		assert_true(xf_bind_ipi(&F, 0, cpu) > 0);
+	}
+	/* xenbus and the PV console find no xenstore or console (0: "not set up") */
+	for (uint32_t idx = 1; idx <= 2; idx++) { /* STORE_PFN, STORE_EVTCHN */
+		value = 0xdead;
+		assert_int_equal(hvm_param(0, HVMOP_get_param, idx, &value), 0);
+		assert_int_equal(value, 0);
+	}
+	/* an IPI to CPU 1 before it set its upcall vector (the callback "via" is GSI 1, which
+	 * delivers nothing): pending, and raised once CPU 1 sets its vector */
+	guest_ack(vi1);
+	r1 = raised(1);
+	assert_int_equal(xf_send(&F, 0, (uint32_t)resched1), 0);
+	assert_true(port_pending(s, (uint32_t)resched1));
+	assert_int_equal(vi1->evtchn_upcall_pending, 1);
+	assert_int_equal(raised(1), r1);
+	assert_int_equal(xf_set_upcall_vector(&F, 1, 1, VECTOR), 0);
+	assert_int_equal(raised(1), r1 + 1);
+	assert_int_equal(atomic_load(&F.apic[1].last_vector), VECTOR);
+	/* CPU 1's clock event: VIRQ_TIMER, a single-shot timer with flags 0 already expired
+	 * (Linux wants the event anyway) */
+	{
+		struct evtchn_bind_virq bv = { .virq = VIRQ_TIMER, .vcpu = 1 };
+
+		assert_int_equal(xf_evtchn(&F, 1, EVTCHNOP_bind_virq, &bv, sizeof(bv)), 0);
+		/* xen_set_irq_priority(): the 2-level ABI has none, as on Xen */
+		{
+			uint32_t prio[2] = { bv.port, 0 };
+
+			assert_int_equal(xf_hc(&F, 1, __HYPERVISOR_event_channel_op,
+					       EVTCHNOP_set_priority,
+					       xf_arg(&F, 1, prio, sizeof(prio)), 0),
+					 -XEN_ENOSYS);
+		}
+		guest_ack(vi1);
+		t.timeout_abs_ns = xf_guest_time(&vi1->time) - 1000;
+		assert_int_equal(xf_hc(&F, 1, __HYPERVISOR_vcpu_op, VCPUOP_set_singleshot_timer, 1,
+				       xf_arg(&F, 1, &t, sizeof(t))),
+				 0);
+		assert_true(wait_for(&F.apic[1].raised, r1 + 2, 2000));
+		assert_true(port_pending(s, bv.port));
+		/* only the vCPU itself may arm its timer */
+		assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_vcpu_op, VCPUOP_set_singleshot_timer, 1,
+				       xf_arg(&F, 0, &t, sizeof(t))),
+				 -XEN_EINVAL);
+	}
+	xen_get_vcpu_stats(F.xen, 0, &st0);
+	xen_get_vcpu_stats(F.xen, 1, &st1);
+	assert_int_equal(st0.unsupported + st1.unsupported, 1); /* init_control */
+	assert_int_equal(st0.evtchn_ops[EVTCHNOP_bind_ipi], 8);
+	assert_int_equal(st0.evtchn_ops[EVTCHNOP_send], 1);
+	assert_int_equal(st1.by_nr[__HYPERVISOR_hvm_op], 1);
+	assert_int_equal(st1.evtchn_ops[EVTCHNOP_set_priority], 1);
+}
+
+/*
+ * Linux sets a vCPU's upcall vector before its local APIC is enabled; KVM then drops the
+ * interrupt (the glue reports it: xen_upcall_dropped). evtchn_upcall_pending stays set, so no
+ * later event would raise it again: the owed upcall comes at the vCPU's next hypercall or
+ * with the next event for it, and not when the guest took its events meanwhile.
+ */
+static void test_upcall_refused_by_apic(void **state)
+{
+	struct shared_info *s = shinfo(SHINFO_A);
+	struct vcpu_info *vi = &s->vcpu_info[1];
+	struct xen_vcpu_stats st;
+	int64_t p1, p2;
+
+	(void)state;
+	assert_int_equal(xf_map_shinfo(&F, 0, SHINFO_A), 0);
+	assert_int_equal(xf_register_vcpu_info(&F, 0, 1, VINFO_PG), 0); /* marks all pending */
+	vi = xf_ptr(&F, VINFO_PG);
+	p1 = xf_bind_ipi(&F, 0, 1);
+	p2 = xf_bind_ipi(&F, 0, 1);
+	assert_true(p1 > 0 && p2 > 0);
+	assert_int_equal(xf_set_upcall_vector(&F, 0, 1, VECTOR), 0);
+	assert_int_equal(raised(1), 1);
+	xen_upcall_dropped(F.xen, 1); /* that one hit a disabled APIC */
+	/* an event while upcall_pending is still set: 2-level alone would not raise */
+	assert_int_equal(xf_send(&F, 0, (uint32_t)p1), 0);
+	assert_int_equal(raised(1), 2);
+	assert_int_equal(xf_send(&F, 0, (uint32_t)p2), 0);
+	assert_int_equal(raised(1), 2); /* owed once, paid once */
+	/* refused again: the vCPU's own next hypercall pays it */
+	xen_upcall_dropped(F.xen, 1);
+	assert_int_equal(xf_hc(&F, 1, __HYPERVISOR_xen_version, XENVER_version, 0, 0), 0x40011);
+	assert_int_equal(raised(1), 3);
+	assert_int_equal(atomic_load(&F.apic[1].last_vector), VECTOR);
+	assert_int_equal(xf_hc(&F, 1, __HYPERVISOR_xen_version, XENVER_version, 0, 0), 0x40011);
+	assert_int_equal(raised(1), 3);
+	/* the guest took its events before paying: nothing is owed */
+	xen_upcall_dropped(F.xen, 1);
+	guest_ack(vi);
+	assert_int_equal(xf_hc(&F, 1, __HYPERVISOR_xen_version, XENVER_version, 0, 0), 0x40011);
+	assert_int_equal(raised(1), 3);
+	xen_get_vcpu_stats(F.xen, 1, &st);
+	assert_int_equal(st.upcalls_reraised, 2);
+	(void)s;
+}
+
+/* The stats name what was refused, in text and JSON. */
+static void test_stats_unsupported(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)state;
+	assert_int_equal(xf_hc(&F, 1, __HYPERVISOR_hvm_op, 77, 0, 0), -XEN_ENOSYS);
+	assert_int_equal(xf_hc(&F, 1, __HYPERVISOR_hvm_op, 77, 0, 0), -XEN_ENOSYS);
+	assert_int_equal(xf_hc(&F, 1, 41, 0, 0, 0), -XEN_ENOSYS);
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	xen_print_stats_json(F.xen, out);
+	fclose(out);
+	assert_non_null(strstr(buf, "\"unsupported\":3,\"unsupported_ops\":{\"hvm_op/77\":2,"
+				    "\"hypercall/41\":1}"));
+	assert_non_null(strstr(buf, "\"id\":0,"));
+	free(buf);
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	xen_print_stats_core(F.xen, out);
+	fclose(out);
+	assert_non_null(strstr(buf, "unsupported 3 hvm_op/77=2 hypercall/41=1"));
+	free(buf);
+}
+
 /* ---- hypercall page and CPUID ---------------------------------------------------------- */
 
 static void test_hypercall_page(void **state)
@@ -985,6 +1231,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_balloon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_linux_hvm_boot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upcall_refused_by_apic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_unsupported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_page, setup, teardown),
 		cmocka_unit_test(test_cpuid),
 	};

@@ -73,6 +73,9 @@ void xen_evtchn_set_pending_locked(struct xen *xen, uint32_t port, struct xen_no
 		n->vector = xen_upcall_vector_locked(xen, t);
 	}
 	xen_vcpu_info_end(t);
+	/* already pending, but its last upcall was refused: this event must not wait too */
+	if (n->vcpu < 0)
+		xen_upcall_retry_locked(xen, t, n);
 }
 
 bool xen_evtchn_is_pending_locked(struct xen *xen, uint32_t port)
@@ -482,6 +485,9 @@ int64_t xen_evtchn_op(struct xen_vcpu *v, uint64_t cmd, uint64_t arg)
 		return evtchn_unmask(v, arg);
 	case EVTCHNOP_reset:
 		return evtchn_reset(v, arg);
+	case EVTCHNOP_set_priority:
+		/* what Xen answers with the 2-level ABI, which has no priorities; not counted */
+		return -XEN_ENOSYS;
 	default: /* init_control (FIFO ABI): -ENOSYS makes guests use the 2-level ABI */
 		xen_count_unsupported(v, __HYPERVISOR_event_channel_op, cmd);
 		return -XEN_ENOSYS;

@@ -202,13 +202,42 @@ uint8_t xen_upcall_vector_locked(struct xen *xen, struct xen_vcpu *v)
 		return v->upcall_vector;
 	if (via >> 56 == HVM_PARAM_CALLBACK_TYPE_VECTOR)
 		return (uint8_t)via;
-	if (via && !xen->gsi_callback_warned) {
+	/*
+	 * Linux sets "GSI 1" once it uses per-vCPU vectors, "to look enlightened", and a vCPU
+	 * may get events before it set its own vector (they are raised when it does): only a
+	 * guest relying on the GSI alone is warned about.
+	 */
+	if (via && !xen->gsi_callback_warned && !xen->percpu_vectors) {
 		xen->gsi_callback_warned = true;
 		pr_warn("xen: callback via GSI/PCI INTx (%#llx) is not delivered; guests need the "
 			"callback vector or a per-vCPU upcall vector",
 			(unsigned long long)via);
 	}
 	return 0;
+}
+
+void xen_upcall_dropped(struct xen *xen, unsigned int vcpu)
+{
+	if (vcpu < xen->nr_vcpus)
+		atomic_store(&xen->vcpus[vcpu].upcall_owed, true);
+}
+
+void xen_upcall_retry_locked(struct xen *xen, struct xen_vcpu *v, struct xen_notify *n)
+{
+	struct vcpu_info *vi;
+
+	if (!atomic_exchange(&v->upcall_owed, false))
+		return;
+	vi = xen_vcpu_info_begin_locked(xen, v);
+	if (!vi)
+		return;
+	/* the guest cleared it meanwhile: it took its events, nothing is owed */
+	if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
+		n->vcpu = (int)v->id;
+		n->vector = xen_upcall_vector_locked(xen, v);
+		atomic_fetch_add(&v->upcalls_reraised, 1);
+	}
+	xen_vcpu_info_end(v);
 }
 
 void xen_notify_init(struct xen_notify *n)
@@ -333,6 +362,7 @@ static const char *const hypercall_names[XEN_NR_HYPERCALLS] = {
 	[__HYPERVISOR_set_timer_op] = "set_timer_op",
 	[__HYPERVISOR_xen_version] = "xen_version",
 	[__HYPERVISOR_console_io] = "console_io",
+	[__HYPERVISOR_vm_assist] = "vm_assist",
 	[__HYPERVISOR_grant_table_op] = "grant_table_op",
 	[__HYPERVISOR_vcpu_op] = "vcpu_op",
 	[__HYPERVISOR_sched_op] = "sched_op",
@@ -354,6 +384,8 @@ void xen_get_vcpu_stats(struct xen *xen, unsigned int vcpu, struct xen_vcpu_stat
 		return;
 	*out = xen->vcpus[vcpu].stats;
 	out->upcalls = atomic_load(&xen->vcpus[vcpu].upcalls);
+	out->timers = atomic_load(&xen->vcpus[vcpu].timer_fires);
+	out->upcalls_reraised = atomic_load(&xen->vcpus[vcpu].upcalls_reraised);
 }
 
 void xen_get_event_stats(struct xen *xen, struct xen_event_stats *out)
@@ -365,6 +397,20 @@ void xen_get_event_stats(struct xen *xen, struct xen_event_stats *out)
 }
 
 #define STAT_LINE 1024
+#define XEN_UNSUPPORTED_SLOTS \
+	(sizeof(((struct xen_vcpu *)0)->unsupported) / sizeof(struct xen_unsupported))
+
+/* "hvm_op/9" for a sub-op of a known hypercall, "hypercall/41" for an unknown hypercall */
+static void unsupported_name(uint64_t key, char *buf, size_t len)
+{
+	uint64_t nr = key >> 32;
+
+	if (nr < XEN_NR_HYPERCALLS && hypercall_names[nr])
+		snprintf(buf, len, "%s/%llu", hypercall_names[nr],
+			 (unsigned long long)(key & 0xffffffffu));
+	else
+		snprintf(buf, len, "hypercall/%llu", (unsigned long long)nr);
+}
 
 void xen_print_stats_core(struct xen *xen, FILE *out)
 {
@@ -398,26 +444,19 @@ void xen_print_stats_core(struct xen *xen, FILE *out)
 				APPEND(" evtchn_%s=%llu", evtchn_op_names[op],
 				       (unsigned long long)v->stats.evtchn_ops[op]);
 		}
-		APPEND("; upcalls %llu, blocked %.3f ms, unsupported %llu",
+		APPEND("; upcalls %llu (%llu raised again), timers %llu, blocked %.3f ms, "
+		       "unsupported %llu",
 		       (unsigned long long)atomic_load(&v->upcalls),
+		       (unsigned long long)atomic_load(&v->upcalls_reraised),
+		       (unsigned long long)atomic_load(&v->timer_fires),
 		       (double)v->stats.blocked_ns / 1e6, (unsigned long long)v->stats.unsupported);
-		for (unsigned int u = 0; u < sizeof(v->unsupported) / sizeof(v->unsupported[0]);
-		     u++) {
+		for (unsigned int u = 0; u < XEN_UNSUPPORTED_SLOTS; u++) {
+			char name[64];
+
 			if (!v->unsupported[u].count)
 				continue;
-			APPEND(" %s/%llu=%llu",
-			       v->unsupported[u].key >> 32 < XEN_NR_HYPERCALLS &&
-					       hypercall_names[v->unsupported[u].key >> 32]
-				       ? hypercall_names[v->unsupported[u].key >> 32]
-				       : "hypercall",
-			       (unsigned long long)(v->unsupported[u].key >> 32 <
-									    XEN_NR_HYPERCALLS &&
-								    hypercall_names[v->unsupported[u]
-											    .key >>
-										    32]
-							    ? v->unsupported[u].key & 0xffffffffu
-							    : v->unsupported[u].key >> 32),
-			       (unsigned long long)v->unsupported[u].count);
+			unsupported_name(v->unsupported[u].key, name, sizeof(name));
+			APPEND(" %s=%llu", name, (unsigned long long)v->unsupported[u].count);
 		}
 #undef APPEND
 		fprintf(out, "minivmm stats: xen vcpu%u: %s\n", i, line);
@@ -459,10 +498,28 @@ void xen_print_stats_json(struct xen *xen, FILE *out)
 				(unsigned long long)v->stats.evtchn_ops[op]);
 			first = false;
 		}
-		fprintf(out, "},\"upcalls\":%llu,\"blocked_s\":%.6f,\"unsupported\":%llu}",
+		fprintf(out,
+			"},\"upcalls\":%llu,\"upcalls_reraised\":%llu,\"timers\":%llu,"
+			"\"blocked_s\":%.6f,\"unsupported\":%llu,",
 			(unsigned long long)atomic_load(&v->upcalls),
+			(unsigned long long)atomic_load(&v->upcalls_reraised),
+			(unsigned long long)atomic_load(&v->timer_fires),
 			(double)v->stats.blocked_ns / 1e9,
 			(unsigned long long)v->stats.unsupported);
+		/* which ones (the first XEN_UNSUPPORTED_SLOTS kinds) */
+		fputs("\"unsupported_ops\":{", out);
+		first = true;
+		for (unsigned int u = 0; u < XEN_UNSUPPORTED_SLOTS; u++) {
+			char name[64];
+
+			if (!v->unsupported[u].count)
+				continue;
+			unsupported_name(v->unsupported[u].key, name, sizeof(name));
+			fprintf(out, "%s\"%s\":%llu", first ? "" : ",", name,
+				(unsigned long long)v->unsupported[u].count);
+			first = false;
+		}
+		fputs("}}", out);
 	}
 	fputs("]}", out);
 }
@@ -497,6 +554,14 @@ static int64_t xen_version_op(struct xen_vcpu *v, uint32_t cmd, uint64_t arg)
 		fi.submap = 1u << XENFEAT_writable_page_tables |
 			    1u << XENFEAT_auto_translated_physmap |
 			    1u << XENFEAT_hvm_callback_vector;
+		/*
+		 * Every vcpu_info carries a pvclock (xen_write_time_info) once the VM's TSC
+		 * reference exists: Linux then takes its TSC frequency, clock, wall clock and
+		 * timer (VCPUOP_set_singleshot_timer + VIRQ_TIMER) from Xen, as it must where
+		 * the PIT cannot calibrate the TSC and there is no HPET or PM timer.
+		 */
+		if (atomic_load(&xen->time_ref_valid))
+			fi.submap |= 1u << XENFEAT_hvm_safe_pvclock;
 		return xen_copy_to_guest(v, arg, &fi, sizeof(fi));
 	}
 	case XENVER_pagesize:
@@ -712,6 +777,7 @@ static int64_t xen_set_upcall_vector(struct xen_vcpu *v, uint64_t arg)
 	xen_notify_init(&n);
 	mutex_lock(&xen->lock);
 	t->upcall_vector = u.vector;
+	xen->percpu_vectors = true;
 	/* as Xen: an upcall already pending is raised on the new vector */
 	vi = xen_vcpu_info_begin_locked(xen, t);
 	if (vi) {
@@ -734,6 +800,13 @@ static int64_t xen_hvm_op(struct xen_vcpu *v, uint64_t op, uint64_t arg)
 		return xen_hvm_param_op(v, op, arg);
 	case HVMOP_set_evtchn_upcall_vector:
 		return xen_set_upcall_vector(v, arg);
+	case HVMOP_pagetable_dying:
+		/*
+		 * A hint for shadow paging, which there is none of here (KVM pages with NPT/EPT).
+		 * Linux asks once at boot with gpa 0 and, on an error, never again: answered as
+		 * QEMU's Xen emulation does, and not counted as unsupported.
+		 */
+		return -XEN_ENOSYS;
 	default:
 		xen_count_unsupported(v, __HYPERVISOR_hvm_op, op);
 		return -XEN_ENOSYS;
@@ -785,6 +858,50 @@ static int64_t xen_register_vcpu_info(struct xen_vcpu *t, uint64_t gfn, uint32_t
 	return 0;
 }
 
+/*
+ * The runstate area (guest-virtual, as on Xen) gets the vCPU's state once: running since now,
+ * no time runnable or offline. minivmm does not see its vCPU threads being descheduled, so it
+ * never updates the area and the guest accounts no steal time; Linux requires the
+ * registration to succeed (it BUG()s otherwise) once it uses the Xen clock.
+ */
+static int64_t xen_register_runstate(struct xen_vcpu *v, uint64_t arg)
+{
+	struct vcpu_runstate_info r = { .state = RUNSTATE_running };
+	uint64_t gva;
+	int err = xen_copy_from_guest(v, &gva, arg, sizeof(gva));
+
+	if (err)
+		return err;
+	if (!gva)
+		return 0; /* Xen: a null handle unregisters */
+	r.state_entry_time = xen_system_time(v->xen);
+	return xen_copy_to_guest(v, gva, &r, sizeof(r));
+}
+
+/*
+ * A second copy of the vCPU's vcpu_time_info, guest-virtual, that Linux maps into its vDSO.
+ * The VM's time reference never changes, so one copy at registration stays right.
+ */
+static int64_t xen_register_time_area(struct xen_vcpu *v, uint64_t arg)
+{
+	struct xen *xen = v->xen;
+	struct vcpu_time_info t = { .version = 2, .flags = XEN_PVCLOCK_TSC_STABLE_BIT };
+	uint64_t gva;
+	int err = xen_copy_from_guest(v, &gva, arg, sizeof(gva));
+
+	if (err)
+		return err;
+	if (!gva)
+		return 0;
+	if (!atomic_load(&xen->time_ref_valid))
+		return -XEN_ENOSYS; /* no pvclock here (XENFEAT_hvm_safe_pvclock is not offered) */
+	t.tsc_timestamp = xen->time_ref.tsc;
+	t.system_time = xen->time_ref.system_ns;
+	t.tsc_to_system_mul = xen->time_ref.mul;
+	t.tsc_shift = xen->time_ref.shift;
+	return xen_copy_to_guest(v, gva, &t, sizeof(t));
+}
+
 static int64_t xen_vcpu_op(struct xen_vcpu *v, uint32_t cmd, uint32_t vcpuid, uint64_t arg)
 {
 	struct xen *xen = v->xen;
@@ -803,6 +920,11 @@ static int64_t xen_vcpu_op(struct xen_vcpu *v, uint32_t cmd, uint32_t vcpuid, ui
 	}
 	case VCPUOP_is_up:
 		return 1;
+	case VCPUOP_register_runstate_memory_area:
+		/* written through the caller's page tables, which Linux's per-CPU data share */
+		return xen_register_runstate(v, arg);
+	case VCPUOP_register_vcpu_time_memory_area:
+		return xen_register_time_area(v, arg);
 	case VCPUOP_stop_periodic_timer:
 		return 0; /* there is no periodic timer */
 	case VCPUOP_set_singleshot_timer: {
@@ -827,19 +949,8 @@ static int64_t xen_vcpu_op(struct xen_vcpu *v, uint32_t cmd, uint32_t vcpuid, ui
 
 /* ---- the dispatcher -------------------------------------------------------------------- */
 
-int64_t xen_hypercall(struct xen *xen, unsigned int vcpu, uint64_t nr, const uint64_t a[5])
+static int64_t xen_dispatch(struct xen_vcpu *v, uint64_t nr, const uint64_t a[5])
 {
-	struct xen_vcpu *v;
-
-	if (vcpu >= xen->nr_vcpus)
-		return -XEN_EINVAL;
-	v = &xen->vcpus[vcpu];
-	v->stats.hypercalls++;
-	if (nr < XEN_NR_HYPERCALLS)
-		v->stats.by_nr[nr]++;
-	if (!atomic_load(&xen->time_ref_valid))
-		xen_time_sample(v);
-
 	/* int-typed sub-op arguments are truncated as Xen's prototypes do */
 	switch (nr) {
 	case __HYPERVISOR_xen_version:
@@ -856,10 +967,50 @@ int64_t xen_hypercall(struct xen *xen, unsigned int vcpu, uint64_t nr, const uin
 		return xen_evtchn_op(v, (uint32_t)a[0], a[1]);
 	case __HYPERVISOR_set_timer_op:
 		return a[0] ? xen_set_timer(v, a[0], false) : xen_stop_timer(v);
+	case __HYPERVISOR_vm_assist:
+		/*
+		 * Only the runstate update flag means something to an HVM guest; it is trivially
+		 * honoured (the runstate area is never updated, so never seen mid-update).
+		 */
+		if ((a[0] != VMASST_CMD_enable && a[0] != VMASST_CMD_disable) ||
+		    a[1] != VMASST_TYPE_runstate_update_flag)
+			return -XEN_EINVAL;
+		return 0;
 	default:
 		xen_count_unsupported(v, nr, 0);
 		return -XEN_ENOSYS;
 	}
+}
+
+int64_t xen_hypercall(struct xen *xen, unsigned int vcpu, uint64_t nr, const uint64_t a[5])
+{
+	struct xen_vcpu *v;
+	int64_t ret;
+
+	if (vcpu >= xen->nr_vcpus)
+		return -XEN_EINVAL;
+	v = &xen->vcpus[vcpu];
+	v->stats.hypercalls++;
+	if (nr < XEN_NR_HYPERCALLS)
+		v->stats.by_nr[nr]++;
+	if (!atomic_load(&xen->time_ref_valid))
+		xen_time_sample(v);
+	if (atomic_load(&v->upcall_owed)) {
+		/* its local APIC may take interrupts now: the vCPU runs kernel code again */
+		struct xen_notify n;
+
+		xen_notify_init(&n);
+		mutex_lock(&xen->lock);
+		xen_upcall_retry_locked(xen, v, &n);
+		mutex_unlock(&xen->lock);
+		xen_notify_apply(xen, &n);
+	}
+	ret = xen_dispatch(v, nr, a);
+	/* --log-level debug: every hypercall, for following a guest's boot */
+	pr_debug("xen: vCPU %u: hypercall %llu(%#llx, %#llx, %#llx) = %lld", vcpu,
+		 (unsigned long long)nr, (unsigned long long)a[0], (unsigned long long)a[1],
+		 (unsigned long long)a[2], (long long)ret);
+	return ret;
 }
 
 /* ---- hypercall page -------------------------------------------------------------------- */

@@ -81,6 +81,15 @@ int64_t xen_hypercall(struct xen *xen, unsigned int vcpu, uint64_t nr, const uin
  */
 int xen_write_hypercall_page(struct xen *xen, unsigned int vcpu, uint64_t value, uint16_t port);
 
+/*
+ * The glue's raise_vector found vCPU `vcpu`'s local APIC refusing the upcall (KVM drops fixed
+ * interrupts to a software-disabled APIC, where Xen's vLAPIC keeps them in the IRR). Linux
+ * sets its per-vCPU upcall vectors before it enables the local APICs, and a 2-level upcall is
+ * only raised when evtchn_upcall_pending goes 0 -> 1: a lost one would silence the vCPU for
+ * good. The core raises it again at the vCPU's next hypercall or next event. Any thread.
+ */
+void xen_upcall_dropped(struct xen *xen, unsigned int vcpu);
+
 /* Xen system time: nanoseconds since the VM was created (the guest's vcpu_time_info clock). */
 uint64_t xen_system_time(const struct xen *xen);
 /* Fire the single-shot timers due by now; returns the next deadline (0: none). */
@@ -100,8 +109,10 @@ struct xen_vcpu_stats {
 	uint64_t by_nr[XEN_NR_HYPERCALLS];
 	uint64_t evtchn_ops[EVTCHNOP_COUNT];
 	uint64_t unsupported;
-	uint64_t blocked_ns; /* time spent in block/poll */
-	uint64_t upcalls;    /* upcalls raised on this vCPU (any thread) */
+	uint64_t blocked_ns;	   /* time spent in block/poll */
+	uint64_t upcalls;	   /* upcalls raised on this vCPU (any thread) */
+	uint64_t timers;	   /* single-shot timers fired for it (the timer thread) */
+	uint64_t upcalls_reraised; /* upcalls its APIC refused, raised again */
 };
 /* Counters of vCPU `vcpu`; read them when its thread is quiet. */
 void xen_get_vcpu_stats(struct xen *xen, unsigned int vcpu, struct xen_vcpu_stats *out);

@@ -42,6 +42,7 @@
 #define __HYPERVISOR_memory_op 12
 #define __HYPERVISOR_xen_version 17
 #define __HYPERVISOR_console_io 18
+#define __HYPERVISOR_vm_assist 21
 #define __HYPERVISOR_grant_table_op 20
 #define __HYPERVISOR_vcpu_op 24
 #define __HYPERVISOR_sched_op 29
@@ -98,6 +99,7 @@ struct xen_memory_reservation {
 /* hvm_op */
 #define HVMOP_set_param 0
 #define HVMOP_get_param 1
+#define HVMOP_pagetable_dying 9
 #define HVMOP_set_evtchn_upcall_vector 23
 #define HVM_PARAM_CALLBACK_IRQ 0
 #define HVM_NR_PARAMS 39
@@ -120,10 +122,12 @@ struct xen_hvm_evtchn_upcall_vector {
 
 /* vcpu_op */
 #define VCPUOP_is_up 3
+#define VCPUOP_register_runstate_memory_area 5
 #define VCPUOP_stop_periodic_timer 7
 #define VCPUOP_set_singleshot_timer 8
 #define VCPUOP_stop_singleshot_timer 9
 #define VCPUOP_register_vcpu_info 10
+#define VCPUOP_register_vcpu_time_memory_area 13
 #define VCPU_SSHOTTMR_future (1u << 0)
 
 struct vcpu_register_vcpu_info {
@@ -132,11 +136,29 @@ struct vcpu_register_vcpu_info {
 	uint32_t rsvd;
 };
 
+/* vcpu_runstate_info.state; the area's address is guest-virtual (a handle) on HVM too */
+#define RUNSTATE_running 0
+#define RUNSTATE_runnable 1
+#define RUNSTATE_blocked 2
+#define RUNSTATE_offline 3
+
+struct vcpu_runstate_info {
+	int32_t state;
+	uint32_t pad;
+	uint64_t state_entry_time; /* bit 63: XEN_RUNSTATE_UPDATE, with that vm_assist */
+	uint64_t time[4];	   /* ns spent in each RUNSTATE_* */
+};
+
 struct vcpu_set_singleshot_timer {
 	uint64_t timeout_abs_ns;
 	uint32_t flags;
 	uint32_t pad;
 };
+
+/* vm_assist */
+#define VMASST_CMD_enable 0
+#define VMASST_CMD_disable 1
+#define VMASST_TYPE_runstate_update_flag 5
 
 /* sched_op */
 #define SCHEDOP_yield 0
@@ -304,5 +326,7 @@ _Static_assert(offsetof(struct evtchn_status, u) == 16, "evtchn_status");
 _Static_assert(offsetof(struct evtchn_status, u.interdomain.port) == 20, "evtchn_status");
 _Static_assert(sizeof(struct evtchn_status) == 24, "evtchn_status");
 _Static_assert(sizeof(struct vcpu_register_vcpu_info) == 16, "register_vcpu_info");
+_Static_assert(sizeof(struct vcpu_runstate_info) == 48, "vcpu_runstate_info");
+_Static_assert(offsetof(struct vcpu_runstate_info, time) == 16, "vcpu_runstate_info");
 
 #endif

@@ -51,7 +51,10 @@ struct xen_vcpu {
 	/* written by this vCPU's thread only, except upcalls (atomic) */
 	struct xen_vcpu_stats stats;
 	_Atomic uint64_t upcalls;
-	struct {
+	_Atomic uint64_t timer_fires;
+	_Atomic bool upcall_owed;	   /* an upcall was refused by its APIC: raise it again */
+	_Atomic uint64_t upcalls_reraised; /* ... and how often that was done */
+	struct xen_unsupported {
 		uint64_t key; /* nr << 32 | sub-op */
 		uint64_t count;
 	} unsupported[8];
@@ -80,6 +83,7 @@ struct xen {
 	uint64_t hvm_params[HVM_NR_PARAMS];  /* locked */
 	struct xen_port ports[XEN_NR_PORTS]; /* locked; port 0 is never used */
 	bool gsi_callback_warned;	     /* locked */
+	bool percpu_vectors;		     /* locked: a vCPU set its own upcall vector */
 
 	/* pvclock reference: one (guest TSC, system time) pair; TSCs of one VM are in sync */
 	_Atomic bool time_ref_valid;
@@ -109,6 +113,8 @@ struct xen {
 
 /* xen.c */
 void xen_notify_init(struct xen_notify *n);
+/* v owes an upcall (xen_upcall_dropped) and its vcpu_info still has one pending: raise it. */
+void xen_upcall_retry_locked(struct xen *xen, struct xen_vcpu *v, struct xen_notify *n);
 void xen_notify_apply(struct xen *xen, const struct xen_notify *n);
 int xen_copy_from_guest(struct xen_vcpu *v, void *dst, uint64_t gva, size_t len);
 int xen_copy_to_guest(struct xen_vcpu *v, uint64_t gva, const void *src, size_t len);

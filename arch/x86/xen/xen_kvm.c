@@ -43,9 +43,13 @@ static void kvm_raise_vector(void *opaque, unsigned int vcpu, uint8_t vector)
 	struct vm *vm = opaque;
 
 	/* fixed, edge, physical destination = the vCPU's APIC id (its index) */
-	if (kvm_vm_signal_msi(vm->fd, LAPIC_ADDR | (uint64_t)vcpu << 12, vector) < 0)
+	int r = kvm_vm_signal_msi(vm->fd, LAPIC_ADDR | (uint64_t)vcpu << 12, vector);
+
+	if (r < 0)
 		pr_warn("xen: KVM_SIGNAL_MSI vector %#x to vCPU %u: %s", vector, vcpu,
 			strerror(errno));
+	else if (r == 0) /* delivered to no APIC: software-disabled (see xen_upcall_dropped) */
+		xen_upcall_dropped(vm->xen, vcpu);
 }
 
 static void kvm_shutdown(void *opaque, unsigned int vcpu, unsigned int reason)

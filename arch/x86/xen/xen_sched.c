@@ -239,8 +239,10 @@ uint64_t xen_timers_run(struct xen *xen)
 	}
 	mutex_unlock(&xen->lock);
 	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
-		if (xen->timer_fire[i])
+		if (xen->timer_fire[i]) {
+			atomic_fetch_add(&xen->vcpus[i].timer_fires, 1);
 			xen_send_virq(xen, &xen->vcpus[i], VIRQ_TIMER);
+		}
 	}
 	return next;
 }
