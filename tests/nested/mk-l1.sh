@@ -35,7 +35,8 @@ QEMU=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 not installed (
 mkdir -p "$IMG"
 # L2 pieces (cheap when up to date)
 if [ ! "$IMG/l2-initrd.cpio" -nt "$NESTED_DIR/mk-l2-initrd.sh" ] ||
-   [ ! "$IMG/l2-initrd.cpio" -nt "$NESTED_DIR/l2-virtio.sh" ]; then
+   [ ! "$IMG/l2-initrd.cpio" -nt "$NESTED_DIR/l2-virtio.sh" ] ||
+   [ ! "$IMG/l2-initrd.cpio" -nt "$NESTED_DIR/l2-xen.sh" ]; then
     "$NESTED_DIR/mk-l2-initrd.sh" "$IMG/l2-initrd.cpio"
 fi
 

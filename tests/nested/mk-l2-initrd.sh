@@ -12,6 +12,7 @@
 #   MINIVMM-L2-DONE          end of the report
 # then powers off (poweroff -f).  With `minivmm.shell=1` on the kernel command
 # line it starts a shell on the console instead (power off when it exits).
+# minivmm.virtio=TEST runs l2-virtio.sh's test, minivmm.xen=1 l2-xen.sh's (before poweroff).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -42,6 +43,8 @@ for kd in "$CACHE"/kernels/*/; do
     done
 done
 install -m 0644 "$NESTED_DIR/l2-virtio.sh" "$root/l2-virtio.sh"
+# the L2 side of the Xen HVM test (minivmm.xen=1)
+install -m 0644 "$NESTED_DIR/l2-xen.sh" "$root/l2-xen.sh"
 
 cat >"$root/init" <<'EOF'
 #!/bin/busybox sh
@@ -61,6 +64,7 @@ echo "L2-KERNEL=$(uname -r)"
 echo MINIVMM-L2-DONE
 for o in $(cat /proc/cmdline); do
     case $o in minivmm.virtio=*) . /l2-virtio.sh; l2_virtio "${o#*=}" ;; esac
+    case $o in minivmm.xen=1) . /l2-xen.sh; l2_xen ;; esac
 done
 case " $(cat /proc/cmdline) " in
 *" minivmm.shell=1 "*)
