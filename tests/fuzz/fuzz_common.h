@@ -191,28 +191,36 @@ static inline void fuzz_mem_private(struct guest_mem *mem, uint64_t gpa, uint64_
 	FUZZ_SETUP(err == 0);
 }
 
-/* Every valid cache in the registry points where translating its range now would. */
+/*
+ * Every valid cache in the registry points where translating its range now would. Taken in
+ * the documented order (layout, registry, each cache), so a thread of the code under test
+ * (the Xen timer) may refresh caches meanwhile.
+ */
 static inline FUZZ_NO_COVERAGE void fuzz_check_caches(struct guest_mem *mem)
 {
 	unsigned int n = 0;
 
+	read_lock(&mem->layout_lock);
+	mutex_lock(&mem->registry_lock);
 	for (unsigned int b = 0; b < GPC_REGISTRY_BUCKETS; b++) {
 		for (struct gpc *gpc = mem->buckets[b]; gpc; gpc = gpc->next) {
-			void *p;
+			void *p = NULL;
 			int err = 0;
 
 			n++;
 			FUZZ_CHECK(gpc->active);
-			if (!gpc->valid)
-				continue;
-			read_lock(&mem->layout_lock);
-			p = guest_mem_translate_locked(mem, gpc->gpa, gpc->len, &err);
-			rwlock_unlock(&mem->layout_lock);
-			FUZZ_CHECK(p != NULL && p == gpc->ptr);
-			FUZZ_CHECK(gpc->generation == atomic_load(&mem->generation));
+			read_lock(&gpc->lock);
+			if (gpc->valid) {
+				p = guest_mem_translate_locked(mem, gpc->gpa, gpc->len, &err);
+				FUZZ_CHECK(p != NULL && p == gpc->ptr);
+				FUZZ_CHECK(gpc->generation == atomic_load(&mem->generation));
+			}
+			rwlock_unlock(&gpc->lock);
 		}
 	}
 	FUZZ_CHECK(n == mem->nr_caches);
+	mutex_unlock(&mem->registry_lock);
+	rwlock_unlock(&mem->layout_lock);
 }
 
 /*
