@@ -179,7 +179,7 @@ static void writer(uint32_t apic_id)
 	}
 	__atomic_store_n(&ap_blocking, 1u, __ATOMIC_SEQ_CST);
 	for (;;) { /* no event ever comes: only a pause's kick makes it return */
-		long r = xen_hcall(HC_sched_op, SCHEDOP_block, 0, 0);
+		long r = xen_hcall(__HYPERVISOR_sched_op, SCHEDOP_block, 0, 0);
 
 		if (r)
 			ap_block_err = r;

@@ -8,18 +8,16 @@
 
 static uint8_t pages[4][4096] __attribute__((aligned(4096)));
 
-struct reservation {
-	uint64_t extent_start;
-	uint64_t nr_extents;
-	uint32_t extent_order, mem_flags;
-	uint16_t domid, pad[3];
-};
-
 static long reservation(unsigned op, uint64_t *gfns, uint64_t n, uint32_t order)
 {
-	struct reservation r = { (uint64_t)(uintptr_t)gfns, n, order, 0, DOMID_SELF, { 0 } };
+	struct xen_memory_reservation r = {
+		.extent_start = (uint64_t)(uintptr_t)gfns,
+		.nr_extents = n,
+		.extent_order = order,
+		.domid = DOMID_SELF,
+	};
 
-	return xen_op(HC_memory_op, op, &r);
+	return xen_op(__HYPERVISOR_memory_op, op, &r);
 }
 
 static bool all(const uint8_t *p, uint8_t v)
@@ -60,7 +58,9 @@ int test_main(void)
 	XEN_EXPECT(&ok, reservation(XENMEM_populate_physmap, &beyond, 1, 0), 0);
 	XEN_EXPECT(&ok, reservation(XENMEM_decrease_reservation, gfns, 1, 10), 0);
 	XEN_EXPECT(&ok, all(pages[0], 0x5a), 1);
-	XEN_EXPECT(&ok, xen_op(HC_memory_op, XENMEM_decrease_reservation, (void *)0x7fff00000000ull),
+	XEN_EXPECT(&ok,
+		   xen_op(__HYPERVISOR_memory_op, XENMEM_decrease_reservation,
+			  (void *)0x7fff00000000ull),
 		   -XEN_EFAULT);
 	printf("xen_balloon: %s\n", ok ? "OK" : "FAILED");
 	return ok ? 0 : 1;

@@ -22,9 +22,10 @@ static void check_cpuid(bool *ok, uint32_t *version)
 	cpuid(XEN_CPUID_BASE + 1, version, &b, &c, &d);
 	cpuid(XEN_CPUID_BASE + 2, &a, &b, &c, &d);
 	XEN_EXPECT(ok, a, 1);
-	XEN_EXPECT(ok, b, 0x40000000);
+	XEN_EXPECT(ok, b, XEN_HYPERCALL_MSR);
 	cpuid(XEN_CPUID_BASE + 4, &a, &b, &c, &d);
-	XEN_EXPECT(ok, a & (1u << 3 | 1u << 6), 1u << 3 | 1u << 6); /* vCPU id, upcall vector */
+	XEN_EXPECT(ok, a & (XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_UPCALL_VECTOR),
+		   XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_UPCALL_VECTOR);
 	XEN_EXPECT(ok, b, 0);
 	cpuid(XEN_CPUID_BASE + 0x100, &a, &b, &c, &d);
 	if (b == 0x4b4d564b) /* "KVMK": Linux would then pick KVM */
@@ -33,27 +34,11 @@ static void check_cpuid(bool *ok, uint32_t *version)
 
 static void check_errors(bool *ok)
 {
-	struct {
-		uint32_t vcpu, port;
-	} ipi = { 7, 0 };
-	struct {
-		uint64_t mfn;
-		uint32_t offset, rsvd;
-	} vi = { 0x100, 4090, 0 };
-	struct {
-		uint16_t domid, pad;
-		uint32_t index;
-		uint64_t value;
-	} param = { DOMID_SELF, 0, 2, 0 };
-	struct {
-		uint32_t vcpu;
-		uint8_t vector, pad[3];
-	} uv = { 0, 3, { 0 } };
-	struct {
-		uint16_t domid, size;
-		uint32_t space;
-		uint64_t idx, gpfn;
-	} xatp = { 5, 0, 0, 0, 0x100 };
+	struct evtchn_bind_ipi ipi = { .vcpu = 7 };
+	struct vcpu_register_vcpu_info vi = { .mfn = 0x100, .offset = 4090 }; /* crosses a page */
+	struct xen_hvm_param param = { .domid = DOMID_SELF, .index = 2 };
+	struct xen_hvm_evtchn_upcall_vector uv = { .vcpu = 0, .vector = 3 };
+	struct xen_add_to_physmap xatp = { .domid = 5, .gpfn = 0x100 }; /* another domain */
 	uint32_t port;
 
 	/* ports */
@@ -68,28 +53,32 @@ static void check_errors(bool *ok)
 	XEN_EXPECT(ok, xen_evtchn_op(EVTCHNOP_unmask, &port), -XEN_EINVAL);
 	/* vCPU ids */
 	XEN_EXPECT(ok, xen_evtchn_op(EVTCHNOP_bind_ipi, &ipi), -XEN_ENOENT);
-	XEN_EXPECT(ok, xen_hcall(HC_vcpu_op, VCPUOP_is_up, 5, 0), -XEN_ENOENT);
-	XEN_EXPECT(ok, xen_hcall(HC_vcpu_op, VCPUOP_register_vcpu_info, 9, (uintptr_t)&vi),
+	XEN_EXPECT(ok, xen_hcall(__HYPERVISOR_vcpu_op, VCPUOP_is_up, 5, 0), -XEN_ENOENT);
+	XEN_EXPECT(ok, xen_hcall(__HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_info, 9,
+				  (uintptr_t)&vi),
 		   -XEN_ENOENT);
-	XEN_EXPECT(ok, xen_hcall(HC_vcpu_op, VCPUOP_register_vcpu_info, 0, (uintptr_t)&vi),
+	XEN_EXPECT(ok, xen_hcall(__HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_info, 0,
+				  (uintptr_t)&vi),
 		   -XEN_EINVAL);
 	/* sub-ops and hypercalls */
 	XEN_EXPECT(ok, xen_hcall(60, 0, 0, 0), -XEN_ENOSYS);
-	XEN_EXPECT(ok, xen_hcall(HC_xen_version, 99, 0, 0), -XEN_ENOSYS);
+	XEN_EXPECT(ok, xen_hcall(__HYPERVISOR_xen_version, 99, 0, 0), -XEN_ENOSYS);
 	XEN_EXPECT(ok, xen_evtchn_op(EVTCHNOP_init_control, &port), -XEN_ENOSYS);
 	XEN_EXPECT(ok, xen_evtchn_op(99, &port), -XEN_ENOSYS);
-	XEN_EXPECT(ok, xen_hcall(HC_sched_op, 77, 0, 0), -XEN_ENOSYS);
-	XEN_EXPECT(ok, xen_hcall(HC_memory_op, 99, 0, 0), -XEN_ENOSYS);
-	XEN_EXPECT(ok, xen_op(HC_hvm_op, HVMOP_set_param, &param), -XEN_EPERM);
-	XEN_EXPECT(ok, xen_op(HC_hvm_op, HVMOP_set_evtchn_upcall_vector, &uv), -XEN_EINVAL);
-	XEN_EXPECT(ok, xen_op(HC_memory_op, XENMEM_add_to_physmap, &xatp), -XEN_ESRCH);
+	XEN_EXPECT(ok, xen_hcall(__HYPERVISOR_sched_op, 77, 0, 0), -XEN_ENOSYS);
+	XEN_EXPECT(ok, xen_hcall(__HYPERVISOR_memory_op, 99, 0, 0), -XEN_ENOSYS);
+	XEN_EXPECT(ok, xen_op(__HYPERVISOR_hvm_op, HVMOP_set_param, &param), -XEN_EPERM);
+	XEN_EXPECT(ok, xen_op(__HYPERVISOR_hvm_op, HVMOP_set_evtchn_upcall_vector, &uv),
+		   -XEN_EINVAL);
+	XEN_EXPECT(ok, xen_op(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, &xatp), -XEN_ESRCH);
 	/* pointers: unmapped, not RAM */
-	XEN_EXPECT(ok, xen_op(HC_event_channel_op, EVTCHNOP_bind_ipi, (void *)BAD_GVA),
+	XEN_EXPECT(ok, xen_op(__HYPERVISOR_event_channel_op, EVTCHNOP_bind_ipi, (void *)BAD_GVA),
 		   -XEN_EFAULT);
-	XEN_EXPECT(ok, xen_op(HC_event_channel_op, EVTCHNOP_status, (void *)MMIO_GVA),
+	XEN_EXPECT(ok, xen_op(__HYPERVISOR_event_channel_op, EVTCHNOP_status, (void *)MMIO_GVA),
 		   -XEN_EFAULT);
-	XEN_EXPECT(ok, xen_op(HC_xen_version, XENVER_get_features, (void *)BAD_GVA), -XEN_EFAULT);
-	XEN_EXPECT(ok, xen_op(HC_memory_op, XENMEM_add_to_physmap, (void *)MMIO_GVA),
+	XEN_EXPECT(ok, xen_op(__HYPERVISOR_xen_version, XENVER_get_features, (void *)BAD_GVA),
+		   -XEN_EFAULT);
+	XEN_EXPECT(ok, xen_op(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, (void *)MMIO_GVA),
 		   -XEN_EFAULT);
 }
 
@@ -118,7 +107,7 @@ static void bench(uint64_t n)
 
 		t[0] = rdtsc();
 		for (uint64_t i = 0; i < batch; i++)
-			xen_hcall(HC_xen_version, XENVER_version, 0, 0);
+			xen_hcall(__HYPERVISOR_xen_version, XENVER_version, 0, 0);
 		t[1] = rdtsc();
 		for (uint64_t i = 0; i < batch; i++)
 			outl(0x99, 0); /* the Xen port range, ignored: a bare exit */
@@ -141,10 +130,8 @@ static void bench(uint64_t n)
 
 int test_main(void)
 {
-	struct {
-		uint32_t idx, submap;
-	} fi = { 0, 0 };
-	char extra[16];
+	struct xen_feature_info fi = { .submap_idx = 0 };
+	char extra[XEN_EXTRAVERSION_LEN];
 	uint32_t version = 0;
 	uint64_t t0, t1, n = 200;
 	bool ok = true;
@@ -154,10 +141,10 @@ int test_main(void)
 	check_cpuid(&ok, &version);
 	printf("xen_basic: Xen %u.%u, hypercall page at %p\n", version >> 16, version & 0xffff,
 	       (void *)xen_hypercall_page);
-	XEN_EXPECT(&ok, xen_hcall(HC_xen_version, XENVER_version, 0, 0), version);
-	XEN_EXPECT(&ok, xen_op(HC_xen_version, XENVER_get_features, &fi), 0);
+	XEN_EXPECT(&ok, xen_hcall(__HYPERVISOR_xen_version, XENVER_version, 0, 0), version);
+	XEN_EXPECT(&ok, xen_op(__HYPERVISOR_xen_version, XENVER_get_features, &fi), 0);
 	XEN_EXPECT(&ok, fi.submap >> XENFEAT_hvm_callback_vector & 1, 1);
-	XEN_EXPECT(&ok, xen_op(HC_xen_version, XENVER_extraversion, extra), 0);
+	XEN_EXPECT(&ok, xen_op(__HYPERVISOR_xen_version, XENVER_extraversion, extra), 0);
 
 	/* shared_info: the wall clock, and a vcpu_time_info clock that moves */
 	if ((xen_shared->wc_version & 1) || !xen_shared->wc_version ||

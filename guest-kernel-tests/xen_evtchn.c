@@ -10,19 +10,6 @@
 
 #define MS 1000000ull
 
-struct status {
-	uint16_t dom, pad;
-	uint32_t port, status, vcpu;
-	union {
-		uint16_t dom;
-		struct {
-			uint16_t dom, pad;
-			uint32_t port;
-		} interdomain;
-		uint32_t virq;
-	} u;
-};
-
 static volatile uint32_t hits_a, hits_b, hits_timer;
 
 static void count(uint32_t port, void *arg)
@@ -43,7 +30,7 @@ static bool wait_count(volatile uint32_t *c, uint32_t want, uint64_t ms)
 	return *c >= want;
 }
 
-static long status_of(uint32_t port, struct status *s)
+static long status_of(uint32_t port, struct evtchn_status *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->dom = DOMID_SELF;
@@ -53,43 +40,34 @@ static long status_of(uint32_t port, struct status *s)
 
 static long poll_ports(uint32_t *ports, uint32_t n, uint64_t timeout)
 {
-	struct {
-		uint64_t ports;
-		uint32_t nr_ports, pad;
-		uint64_t timeout;
-	} p = { (uint64_t)(uintptr_t)ports, n, 0, timeout };
+	struct sched_poll p = {
+		.ports = (uint64_t)(uintptr_t)ports,
+		.nr_ports = n,
+		.timeout = timeout,
+	};
 
-	return xen_op(HC_sched_op, SCHEDOP_poll, &p);
+	return xen_op(__HYPERVISOR_sched_op, SCHEDOP_poll, &p);
 }
 
 static long singleshot(uint64_t deadline, uint32_t flags)
 {
-	struct {
-		uint64_t timeout;
-		uint32_t flags, pad;
-	} t = { deadline, flags, 0 };
+	struct vcpu_set_singleshot_timer t = { .timeout_abs_ns = deadline, .flags = flags };
 
-	return xen_hcall(HC_vcpu_op, VCPUOP_set_singleshot_timer, 0, (uintptr_t)&t);
+	return xen_hcall(__HYPERVISOR_vcpu_op, VCPUOP_set_singleshot_timer, 0, (uintptr_t)&t);
 }
 
 static void loopback_and_mask(bool *ok)
 {
-	struct {
-		uint16_t dom, remote_dom;
-		uint32_t port;
-	} au = { DOMID_SELF, DOMID_SELF, 0 };
-	struct {
-		uint16_t remote_dom, pad;
-		uint32_t remote_port, local_port;
-	} bi = { DOMID_SELF, 0, 0, 0 };
-	struct status st;
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF, .remote_dom = DOMID_SELF };
+	struct evtchn_bind_interdomain bi = { .remote_dom = DOMID_SELF };
+	struct evtchn_status st;
 	uint32_t a, b;
 
 	XEN_EXPECT(ok, xen_evtchn_op(EVTCHNOP_alloc_unbound, &au), 0);
 	a = au.port;
 	xen_port_handler(a, 0, count, (void *)&hits_a);
 	XEN_EXPECT(ok, status_of(a, &st), 0);
-	XEN_EXPECT(ok, st.status, 1 /* unbound */);
+	XEN_EXPECT(ok, st.status, EVTCHNSTAT_unbound);
 	bi.remote_port = a;
 	XEN_EXPECT(ok, xen_evtchn_op(EVTCHNOP_bind_interdomain, &bi), 0);
 	b = bi.local_port;
@@ -110,7 +88,7 @@ static void loopback_and_mask(bool *ok)
 		*ok = false;
 	}
 	XEN_EXPECT(ok, status_of(b, &st), 0);
-	XEN_EXPECT(ok, st.status, 2 /* interdomain */);
+	XEN_EXPECT(ok, st.status, EVTCHNSTAT_interdomain);
 	XEN_EXPECT(ok, st.u.interdomain.port, a);
 	printf("xen_evtchn: loopback %u <-> %u: delivered both ways\n", a, b);
 
@@ -134,7 +112,7 @@ static void loopback_and_mask(bool *ok)
 	/* close one end: the other becomes unbound and sends to it go nowhere */
 	XEN_EXPECT(ok, xen_close(a), 0);
 	XEN_EXPECT(ok, status_of(b, &st), 0);
-	XEN_EXPECT(ok, st.status, 1);
+	XEN_EXPECT(ok, st.status, EVTCHNSTAT_unbound);
 	XEN_EXPECT(ok, xen_send(b), 0);
 	XEN_EXPECT(ok, xen_send(a), -XEN_EINVAL);
 	XEN_EXPECT(ok, xen_close(b), 0);
@@ -146,7 +124,7 @@ static void timers(bool *ok, uint32_t tport)
 
 	/* the single-shot timer fires VIRQ_TIMER */
 	t0 = xen_time_ns();
-	XEN_EXPECT(ok, singleshot(t0 + 5 * MS, 1 /* future */), 0);
+	XEN_EXPECT(ok, singleshot(t0 + 5 * MS, VCPU_SSHOTTMR_future), 0);
 	if (!wait_count(&hits_timer, 1, 2000)) {
 		printf("xen_evtchn: FAIL: no VIRQ_TIMER\n");
 		*ok = false;
@@ -157,11 +135,11 @@ static void timers(bool *ok, uint32_t tport)
 		*ok = false;
 	}
 	printf("xen_evtchn: VIRQ_TIMER after %lu us (asked 5000)\n", (t1 - t0) / 1000);
-	XEN_EXPECT(ok, singleshot(1, 1), -XEN_ETIME);
+	XEN_EXPECT(ok, singleshot(1, VCPU_SSHOTTMR_future), -XEN_ETIME);
 	/* stopped before its deadline: nothing (a loaded host may delay the stop past it) */
 	t0 = xen_time_ns() + 50 * MS;
 	XEN_EXPECT(ok, singleshot(t0, 0), 0);
-	XEN_EXPECT(ok, xen_hcall(HC_vcpu_op, VCPUOP_stop_singleshot_timer, 0, 0), 0);
+	XEN_EXPECT(ok, xen_hcall(__HYPERVISOR_vcpu_op, VCPUOP_stop_singleshot_timer, 0, 0), 0);
 	t1 = xen_time_ns();
 	if (wait_count(&hits_timer, 2, 100) && t1 < t0) {
 		printf("xen_evtchn: FAIL: a stopped timer fired\n");
@@ -178,7 +156,7 @@ static void timers(bool *ok, uint32_t tport)
 	/* SCHEDOP_block returns once the timer's upcall is pending (interrupts off here) */
 	t0 = xen_time_ns();
 	XEN_EXPECT(ok, singleshot(t0 + 5 * MS, 0), 0);
-	XEN_EXPECT(ok, xen_hcall(HC_sched_op, SCHEDOP_block, 0, 0), 0);
+	XEN_EXPECT(ok, xen_hcall(__HYPERVISOR_sched_op, SCHEDOP_block, 0, 0), 0);
 	t1 = xen_time_ns();
 	XEN_EXPECT(ok, xen_pending(tport), 1);
 	if (t1 - t0 < 5 * MS || t1 - t0 > 2000 * MS) {
@@ -251,10 +229,8 @@ static void polls(bool *ok, uint32_t tport)
 
 int test_main(void)
 {
-	struct status st;
-	struct {
-		uint16_t dom;
-	} reset = { DOMID_SELF };
+	struct evtchn_status st;
+	struct evtchn_reset reset = { .dom = DOMID_SELF };
 	bool ok = true;
 	long tport;
 
@@ -273,7 +249,7 @@ int test_main(void)
 
 	XEN_EXPECT(&ok, xen_evtchn_op(EVTCHNOP_reset, &reset), 0);
 	XEN_EXPECT(&ok, status_of((uint32_t)tport, &st), 0);
-	XEN_EXPECT(&ok, st.status, 0 /* closed */);
+	XEN_EXPECT(&ok, st.status, EVTCHNSTAT_closed);
 	printf("xen_evtchn: %s\n", ok ? "OK" : "FAILED");
 	return ok ? 0 : 1;
 }

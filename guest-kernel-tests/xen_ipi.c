@@ -15,7 +15,7 @@ static volatile uint32_t port_poll;
 static volatile uint32_t rx_bsp, rx_ap, rx_moved, timed_out;
 static volatile uint32_t ap_ready, ap_polling, ap_done, ap_fail;
 static volatile uint64_t ap_poll_ns;
-static struct xen_vcpu_info ap_vcpu_info __attribute__((aligned(64)));
+static struct vcpu_info ap_vcpu_info __attribute__((aligned(64)));
 
 static void bsp_rx(uint32_t port, void *arg)
 {
@@ -47,13 +47,13 @@ static void moved_rx(uint32_t port, void *arg)
 
 static long poll_one(uint32_t port, uint64_t timeout)
 {
-	struct {
-		uint64_t ports;
-		uint32_t nr_ports, pad;
-		uint64_t timeout;
-	} p = { (uint64_t)(uintptr_t)&port, 1, 0, timeout };
+	struct sched_poll p = {
+		.ports = (uint64_t)(uintptr_t)&port,
+		.nr_ports = 1,
+		.timeout = timeout,
+	};
 
-	return xen_op(HC_sched_op, SCHEDOP_poll, &p);
+	return xen_op(__HYPERVISOR_sched_op, SCHEDOP_poll, &p);
 }
 
 static void ap_main(uint32_t apic_id)
@@ -95,7 +95,7 @@ static void ap_main(uint32_t apic_id)
 	 * an upcall pending; sti; hlt takes it (under PVM a one-instruction sti window may not).
 	 */
 	for (;;) {
-		if (xen_hcall(HC_sched_op, SCHEDOP_block, 0, 0))
+		if (xen_hcall(__HYPERVISOR_sched_op, SCHEDOP_block, 0, 0))
 			ap_fail = 1;
 		wait_for_interrupt();
 	}
@@ -198,17 +198,9 @@ int test_main(void)
 
 	/* bind_vcpu: a loopback port's events go to the AP */
 	{
-		struct {
-			uint16_t dom, remote_dom;
-			uint32_t port;
-		} au = { DOMID_SELF, DOMID_SELF, 0 };
-		struct {
-			uint16_t remote_dom, pad;
-			uint32_t remote_port, local_port;
-		} bi = { DOMID_SELF, 0, 0, 0 };
-		struct {
-			uint32_t port, vcpu;
-		} bv = { 0, 1 };
+		struct evtchn_alloc_unbound au = { .dom = DOMID_SELF, .remote_dom = DOMID_SELF };
+		struct evtchn_bind_interdomain bi = { .remote_dom = DOMID_SELF };
+		struct evtchn_bind_vcpu bv = { .vcpu = 1 };
 
 		XEN_EXPECT(&ok, xen_evtchn_op(EVTCHNOP_alloc_unbound, &au), 0);
 		port_moved = au.port;

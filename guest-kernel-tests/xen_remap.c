@@ -8,14 +8,15 @@
  * a page after it was left and discarded (it reads all zero when it is taken again).
  * moves= (default 40) sets the length of the run.
  */
+#include "rt/testdev.h"
 #include "rt/xen.h"
 
 #define MS 1000000ul
 #define NPAGES 3
 
-static struct xen_shared_info shinfo_pool[NPAGES] __attribute__((aligned(4096)));
+static struct shared_info shinfo_pool[NPAGES] __attribute__((aligned(4096)));
 static uint8_t vinfo_pool[NPAGES][4096] __attribute__((aligned(4096)));
-static struct xen_vcpu_info ap_vcpu_info __attribute__((aligned(64)));
+static struct vcpu_info ap_vcpu_info __attribute__((aligned(64)));
 
 /*
  * A send counts as lost when its event has not arrived after this long. Generous on purpose:
@@ -83,7 +84,7 @@ int test_main(void)
 		return 1;
 	/* start in the pools */
 	if (xen_map_shared_info(&shinfo_pool[0]) ||
-	    xen_register_vcpu_info(0, (struct xen_vcpu_info *)vinfo_pool[0]))
+	    xen_register_vcpu_info(0, (struct vcpu_info *)vinfo_pool[0]))
 		return 1;
 	p = xen_bind_ipi(0);
 	if (p <= 0)
@@ -110,7 +111,7 @@ int test_main(void)
 		irq_disable();
 		XEN_EXPECT(&ok, xen_map_shared_info(&shinfo_pool[next]), 0);
 		XEN_EXPECT(&ok, xen_register_vcpu_info(
-					0, (struct xen_vcpu_info *)(vinfo_pool[vnext] + off)),
+					0, (struct vcpu_info *)(vinfo_pool[vnext] + off)),
 			   0);
 		irq_enable(); /* events that raced the moves arrive now */
 		cur = next;

@@ -2,10 +2,10 @@
 /* Xen HVM guest support: see xen.h. */
 #include "xen.h"
 
-uint8_t xen_hypercall_page[4096] __attribute__((aligned(4096)));
-static struct xen_shared_info shared_page __attribute__((aligned(4096)));
-volatile struct xen_shared_info *xen_shared;
-volatile struct xen_vcpu_info *xen_vcpu[RT_MAX_CPUS];
+uint8_t xen_hypercall_page[XEN_PAGE_SIZE] __attribute__((aligned(4096)));
+static struct shared_info shared_page __attribute__((aligned(4096)));
+volatile struct shared_info *xen_shared;
+volatile struct vcpu_info *xen_vcpu[RT_MAX_CPUS];
 volatile uint64_t xen_upcalls[RT_MAX_CPUS];
 volatile uint64_t xen_stray_events;
 static bool registered[RT_MAX_CPUS];
@@ -54,7 +54,7 @@ static void set_gate(uint8_t vector, void (*fn)(void))
 void xen_upcall(void)
 {
 	unsigned cpu = lapic_id();
-	volatile struct xen_vcpu_info *vi = cpu < RT_MAX_CPUS ? xen_vcpu[cpu] : 0;
+	volatile struct vcpu_info *vi = cpu < RT_MAX_CPUS ? xen_vcpu[cpu] : 0;
 
 	if (vi) {
 		xen_upcalls[cpu]++;
@@ -107,14 +107,14 @@ void xen_port_handler(uint32_t port, unsigned cpu, xen_port_fn fn, void *arg)
 	__atomic_store_n(&handlers[h].fn, fn, __ATOMIC_SEQ_CST);
 }
 
-long xen_map_shared_info(volatile struct xen_shared_info *page)
+long xen_map_shared_info(volatile struct shared_info *page)
 {
-	struct {
-		uint16_t domid, size;
-		uint32_t space;
-		uint64_t idx, gpfn;
-	} x = { DOMID_SELF, 0, 0 /* shared_info */, 0, (uint64_t)(uintptr_t)page >> 12 };
-	long r = xen_hcall(HC_memory_op, XENMEM_add_to_physmap, (uint64_t)(uintptr_t)&x, 0);
+	struct xen_add_to_physmap x = {
+		.domid = DOMID_SELF,
+		.space = XENMAPSPACE_shared_info,
+		.gpfn = (uint64_t)(uintptr_t)page >> XEN_PAGE_SHIFT,
+	};
+	long r = xen_op(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x);
 
 	if (r == 0) {
 		xen_shared = page;
@@ -125,13 +125,14 @@ long xen_map_shared_info(volatile struct xen_shared_info *page)
 	return r;
 }
 
-long xen_register_vcpu_info(unsigned cpu, volatile struct xen_vcpu_info *vi)
+long xen_register_vcpu_info(unsigned cpu, volatile struct vcpu_info *vi)
 {
-	struct {
-		uint64_t mfn;
-		uint32_t offset, rsvd;
-	} r = { (uint64_t)(uintptr_t)vi >> 12, (uint32_t)((uintptr_t)vi & 4095), 0 };
-	long ret = xen_hcall(HC_vcpu_op, VCPUOP_register_vcpu_info, cpu, (uint64_t)(uintptr_t)&r);
+	struct vcpu_register_vcpu_info r = {
+		.mfn = (uint64_t)(uintptr_t)vi >> XEN_PAGE_SHIFT,
+		.offset = (uint32_t)((uintptr_t)vi & (XEN_PAGE_SIZE - 1)),
+	};
+	long ret = xen_hcall(__HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_info, cpu,
+			     (uint64_t)(uintptr_t)&r);
 
 	if (ret == 0 && cpu < RT_MAX_CPUS) {
 		xen_vcpu[cpu] = vi;
@@ -180,13 +181,10 @@ bool xen_kvm_transport(void)
 
 bool xen_cpu_setup(unsigned cpu)
 {
-	struct {
-		uint32_t vcpu;
-		uint8_t vector, pad[3];
-	} u = { cpu, XEN_UPCALL_VECTOR, { 0 } };
+	struct xen_hvm_evtchn_upcall_vector u = { .vcpu = cpu, .vector = XEN_UPCALL_VECTOR };
 
 	lapic_enable();
-	if (xen_op(HC_hvm_op, HVMOP_set_evtchn_upcall_vector, &u)) {
+	if (xen_op(__HYPERVISOR_hvm_op, HVMOP_set_evtchn_upcall_vector, &u)) {
 		printf("xen: cpu %u: set_evtchn_upcall_vector failed\n", cpu);
 		return false;
 	}
@@ -195,9 +193,7 @@ bool xen_cpu_setup(unsigned cpu)
 
 long xen_bind_ipi(unsigned cpu)
 {
-	struct {
-		uint32_t vcpu, port;
-	} b = { cpu, 0 };
+	struct evtchn_bind_ipi b = { .vcpu = cpu };
 	long r = xen_evtchn_op(EVTCHNOP_bind_ipi, &b);
 
 	return r ? r : (long)b.port;
@@ -205,9 +201,7 @@ long xen_bind_ipi(unsigned cpu)
 
 long xen_bind_virq(unsigned virq, unsigned cpu)
 {
-	struct {
-		uint32_t virq, vcpu, port;
-	} b = { virq, cpu, 0 };
+	struct evtchn_bind_virq b = { .virq = virq, .vcpu = cpu };
 	long r = xen_evtchn_op(EVTCHNOP_bind_virq, &b);
 
 	return r ? r : (long)b.port;
@@ -245,7 +239,7 @@ void xen_clear(uint32_t port)
 			   __ATOMIC_SEQ_CST);
 }
 
-static uint64_t scale(uint64_t delta, const volatile struct xen_vcpu_time_info *t)
+static uint64_t scale(uint64_t delta, const volatile struct vcpu_time_info *t)
 {
 	int8_t shift = t->tsc_shift;
 
@@ -256,7 +250,7 @@ static uint64_t scale(uint64_t delta, const volatile struct xen_vcpu_time_info *
 uint64_t xen_time_ns(void)
 {
 	unsigned cpu = lapic_id();
-	volatile struct xen_vcpu_time_info *t = &xen_vcpu[cpu < RT_MAX_CPUS ? cpu : 0]->time;
+	volatile struct vcpu_time_info *t = &xen_vcpu[cpu < RT_MAX_CPUS ? cpu : 0]->time;
 	uint32_t v;
 	uint64_t ns;
 
@@ -278,26 +272,5 @@ uint64_t xen_tsc_to_ns(uint64_t ticks)
 
 long xen_set_timer(uint64_t deadline_ns)
 {
-	return xen_hcall(HC_set_timer_op, deadline_ns, 0, 0);
-}
-
-/* devices/testdev.c's request block */
-struct testdev_request {
-	uint32_t cmd;
-	int32_t result;
-	uint64_t gpa, len, value;
-};
-
-int32_t testdev_discard(uint64_t gpa, uint64_t len)
-{
-	static struct testdev_request req __attribute__((aligned(8)));
-
-	req.cmd = 1; /* TESTDEV_DISCARD */
-	req.gpa = gpa;
-	req.len = len;
-	req.result = -1;
-	barrier();
-	outl(0xe0, (uint32_t)(uintptr_t)&req);
-	barrier(); /* the VMM wrote the result into req */
-	return *(volatile int32_t *)&req.result;
+	return xen_hcall(__HYPERVISOR_set_timer_op, deadline_ns, 0, 0);
 }

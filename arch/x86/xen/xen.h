@@ -41,6 +41,11 @@ struct kvm_cpuid2;
 #define XEN_DEFAULT_VERSION XEN_VERSION(4, 17)
 #define XEN_DOMID 1 /* our own domain id; DOMID_SELF means it too */
 
+/* How many hypercall numbers and event channel ops the stats count one by one (policy, not
+ * ABI: higher ones count only in the totals) */
+#define XEN_NR_HYPERCALLS 64
+#define EVTCHNOP_COUNT (EVTCHNOP_set_priority + 1)
+
 /* What the core needs from the VMM. All callbacks may run on any vCPU thread or the timer
  * thread, never with xen->lock held; translate and read_tsc only on the named vCPU's thread. */
 struct xen_ops {

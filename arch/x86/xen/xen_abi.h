@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The Xen HVM guest ABI minivmm implements (x86-64 only), written from the public interface
- * headers (xen/include/public/{xen,event_channel,memory,vcpu,sched,version}.h, hvm/) and checked
- * with static asserts below. Guest-visible numbers only; nothing here is minivmm policy.
+ * headers (xen/include/public/{xen,event_channel,memory,vcpu,sched,version,features}.h, hvm/,
+ * arch-x86/cpuid.h) and checked with static asserts below. Guest-visible numbers only;
+ * nothing here is minivmm policy (that is in xen.h).
+ *
+ * Shared by the VMM (arch/x86/xen/, through xen.h) and the freestanding guest runtime
+ * (guest-kernel-tests/rt/xen.h), so the two sides cannot drift apart: fixed-width types and
+ * compiler-provided headers only, no libc, nothing from the VMM.
  */
 #ifndef MINIVMM_XEN_ABI_H
 #define MINIVMM_XEN_ABI_H
@@ -49,7 +54,6 @@
 #define __HYPERVISOR_event_channel_op 32
 #define __HYPERVISOR_physdev_op 33
 #define __HYPERVISOR_hvm_op 34
-#define XEN_NR_HYPERCALLS 64 /* numbers counted individually in the stats */
 
 #define DOMID_SELF 0x7ff0u
 
@@ -170,7 +174,7 @@ struct vcpu_set_singleshot_timer {
 #define SHUTDOWN_suspend 2
 #define SHUTDOWN_crash 3
 #define SHUTDOWN_watchdog 4
-#define XEN_POLL_MAX_PORTS 128
+#define XEN_POLL_MAX_PORTS 128 /* Xen's do_poll() refuses more with -EINVAL */
 
 struct sched_shutdown {
 	uint32_t reason;
@@ -198,7 +202,6 @@ struct sched_poll {
 #define EVTCHNOP_init_control 11
 #define EVTCHNOP_expand_array 12
 #define EVTCHNOP_set_priority 13
-#define EVTCHNOP_COUNT 14
 
 #define EVTCHNSTAT_closed 0
 #define EVTCHNSTAT_unbound 1
