@@ -423,3 +423,30 @@ xen_linux() {
     return 0
 }
 t "xen-hvm-sid-7.2" xen_linux sid-7.2
+
+# ---------------------------------------------------------------- Xen benchmarks
+# xen_bench: the freestanding Xen guests time a hypercall (KVM_EXIT_XEN here) against a bare
+# port-I/O exit and an EVTCHNOP_send ping-pong between 2 vCPUs; the figures go to an INFO line
+# (read by bench/xen.sh NESTED=1). Passes when both guests pass their own checks (every round
+# trip delivered exactly once) and print their figures.
+xen_bench() {
+    local out=/tmp/xen-bench.log rc hc bare rtt sps
+    (cd /repo &&
+        timeout 300 minivmm run --kernel guest-kernel-tests/build/xen_basic.elf --memory 64M --xen \
+            --cmdline bench=2000 &&
+        timeout 300 minivmm run --kernel guest-kernel-tests/build/xen_ipi.elf --cpus 2 --memory 64M \
+            --xen --cmdline n=1000) </dev/null >"$out" 2>&1
+    rc=$?
+    prefix "$TEST_NAME" <"$out"
+    [ $rc = 0 ] || { reason "a Xen bench guest failed (exit $rc)"; return 1; }
+    hc=$(sed -nE 's|.*round trip ([0-9]+) ns, bare.*|\1|p' "$out" | head -n 1)
+    bare=$(sed -nE 's|.*bare port-I/O exit ([0-9]+) ns.*|\1|p' "$out" | head -n 1)
+    rtt=$(sed -nE 's|.*none lost or doubled; round trip ([0-9]+) us.*|\1|p' "$out" | head -n 1)
+    sps=$(sed -nE 's|.* ([0-9]+) sends/s.*|\1|p' "$out" | head -n 1)
+    [ -n "$hc" ] && [ -n "$bare" ] && [ -n "$rtt" ] && [ -n "$sps" ] ||
+        { reason "the guests printed no figures"; return 1; }
+    say "INFO $TEST_NAME hypercall_ns=$hc bare_exit_ns=$bare ipi_rtt_us=$rtt sends_per_s=$sps"
+}
+if [ -e /repo/guest-kernel-tests/build/xen_ipi.elf ]; then
+    t xen-bench xen_bench
+fi
