@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -392,6 +393,14 @@ int kvm_vcpu_setup_cpuid(const struct kvm_sys *sys, int vcpu_fd, uint32_t apic_i
 			e->ecx |= 1u << 31;
 		} else if (e->function == 0xb || e->function == 0x1f) {
 			e->edx = apic_id;
+		} else if (e->function >= 0x80000002 && e->function <= 0x80000004 &&
+			   !(e->eax | e->ebx | e->ecx | e->edx)) {
+			/*
+			 * KVM leaves the brand string to user space (QEMU writes its CPU
+			 * model's name); the host's own is the honest answer, and without
+			 * one Linux reports the CPU as "AMD N/N".
+			 */
+			__cpuid(e->function, e->eax, e->ebx, e->ecx, e->edx);
 		}
 	}
 	if (fixup && fixup(cpuid, CPUID_MAX_ENTRIES, arg))

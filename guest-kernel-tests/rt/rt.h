@@ -107,6 +107,10 @@ static inline uint32_t mmio_read32(uintptr_t a) { return *(volatile uint32_t *)a
 static inline void mmio_write32(uintptr_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
 static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
+static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
 
 /* ---- exceptions ---- */
 void idt_init(void);   /* builds the IDT (once) */
