@@ -104,7 +104,8 @@ bench: deps
 	@bash bench/run.sh
 
 FORMAT_SRCS = $(wildcard vmm/*.[ch] arch/x86/*.[ch] arch/x86/xen/*.[ch] devices/*.[ch] \
-	devices/virtio/*.[ch] tests/unit/*.[ch])
+	devices/virtio/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] \
+	guest-kernel-tests/*.[ch] guest-kernel-tests/rt/*.[ch] bench/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_SRCS)

@@ -33,10 +33,10 @@
 
 static unsigned failures;
 
-#define FAIL(...)                                 \
-	do {                                      \
+#define FAIL(...)                                      \
+	do {                                           \
 		printf("convert: FAIL: " __VA_ARGS__); \
-		failures++;                       \
+		failures++;                            \
 	} while (0)
 
 static volatile uint64_t *qw(uint64_t gpa)
@@ -57,8 +57,8 @@ static bool page_is(uint64_t page, uint64_t want, const char *when)
 		uint64_t got = *qw(page + q * 8);
 
 		if (got != want) {
-			FAIL("%s: page 0x%lx qword %u is 0x%lx, expected 0x%lx\n", when, page, q, got,
-			     want);
+			FAIL("%s: page 0x%lx qword %u is 0x%lx, expected 0x%lx\n", when, page, q,
+			     got, want);
 			return false;
 		}
 	}
@@ -72,8 +72,8 @@ static void expect_refused(const char *what, uint32_t cmd, uint64_t gpa)
 	int32_t r = testdev_call(cmd, gpa, 8, &v);
 
 	if (r >= 0)
-		FAIL("%s of private 0x%lx returned %d (value 0x%lx), expected a negative errno\n", what,
-		     gpa, r, v);
+		FAIL("%s of private 0x%lx returned %d (value 0x%lx), expected a negative errno\n",
+		     what, gpa, r, v);
 	else if (cmd != TESTDEV_CACHE_WRITE && v != SENTINEL)
 		FAIL("%s of private 0x%lx failed (%s) but changed the value to 0x%lx\n", what, gpa,
 		     testdev_errname(r), v);
@@ -87,8 +87,8 @@ static void bad_convert(const char *what, uint32_t cmd, uint64_t gpa, uint64_t l
 
 	if (r >= 0)
 		FAIL("bad %s '%s' (0x%lx+0x%lx) returned %d, expected a negative errno\n",
-		     cmd == TESTDEV_CONVERT_PRIVATE ? "CONVERT_PRIVATE" : "CONVERT_SHARED", what, gpa,
-		     len, r);
+		     cmd == TESTDEV_CONVERT_PRIVATE ? "CONVERT_PRIVATE" : "CONVERT_SHARED", what,
+		     gpa, len, r);
 	else
 		printf("convert: bad %s %-28s -> %s\n",
 		       cmd == TESTDEV_CONVERT_PRIVATE ? "CONVERT_PRIVATE" : "CONVERT_SHARED", what,
@@ -101,7 +101,8 @@ int test_main(void)
 	int32_t r;
 
 	if (!testdev_present()) {
-		printf("convert: FAIL: no test device at port 0x%x (needs minivmm)\n", TESTDEV_PORT);
+		printf("convert: FAIL: no test device at port 0x%x (needs minivmm)\n",
+		       TESTDEV_PORT);
 		return 1;
 	}
 	base = testdev_scratch(8 * PAGE);
@@ -110,8 +111,8 @@ int test_main(void)
 		printf("convert: FAIL: no scratch RAM\n");
 		return 1;
 	}
-	p = base + PAGE;       /* the page converted */
-	q = base + 2 * PAGE;   /* its shared neighbour */
+	p = base + PAGE;     /* the page converted */
+	q = base + 2 * PAGE; /* its shared neighbour */
 	printf("convert: page 0x%lx, neighbour 0x%lx, request page 0x%lx\n", p, q,
 	       testdev_request_page());
 	for (unsigned k = 0; k < QWORDS; k++)
@@ -128,11 +129,13 @@ int test_main(void)
 	v = 0;
 	expect_ok("MEM_READ", testdev_mem_read(p + 128, &v), p + 128);
 	if (v != CANARY_SHARED)
-		FAIL("MEM_READ 0x%lx: 0x%lx, expected the canary 0x%lx\n", p + 128, v, CANARY_SHARED);
+		FAIL("MEM_READ 0x%lx: 0x%lx, expected the canary 0x%lx\n", p + 128, v,
+		     CANARY_SHARED);
 	v = 0;
 	expect_ok("CACHE_READ", testdev_cache_read(p + 64, &v), p + 64);
 	if (v != CANARY_SHARED)
-		FAIL("CACHE_READ 0x%lx: 0x%lx, expected the canary 0x%lx\n", p + 64, v, CANARY_SHARED);
+		FAIL("CACHE_READ 0x%lx: 0x%lx, expected the canary 0x%lx\n", p + 64, v,
+		     CANARY_SHARED);
 
 	/* 2. private: conversion discards; the guest still reaches the page */
 	r = testdev_convert_private(p, PAGE);
@@ -221,7 +224,9 @@ int test_main(void)
 	{
 		uint64_t rp = testdev_request_page();
 		struct testdev_request alt __attribute__((aligned(64))) = {
-			.cmd = TESTDEV_CONVERT_SHARED, .gpa = rp, .len = PAGE,
+			.cmd = TESTDEV_CONVERT_SHARED,
+			.gpa = rp,
+			.len = PAGE,
 		};
 
 		expect_ok("CONVERT_PRIVATE of the request page", testdev_convert_private(rp, PAGE),
@@ -234,10 +239,11 @@ int test_main(void)
 		r = testdev_submit(&alt);
 		if (r || alt.result)
 			FAIL("CONVERT_SHARED of the request page from 0x%lx: port %s, request %s\n",
-			     (uint64_t)(uintptr_t)&alt, testdev_errname(r), testdev_errname(alt.result));
+			     (uint64_t)(uintptr_t)&alt, testdev_errname(r),
+			     testdev_errname(alt.result));
 		v = 0;
-		expect_ok("MEM_READ after the request page came back", testdev_mem_read(p + 256, &v),
-			  p + 256);
+		expect_ok("MEM_READ after the request page came back",
+			  testdev_mem_read(p + 256, &v), p + 256);
 		if (v != CACHE_VALUE)
 			FAIL("MEM_READ 0x%lx: 0x%lx, expected 0x%lx\n", p + 256, v, CACHE_VALUE);
 		else

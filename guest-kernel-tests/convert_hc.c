@@ -24,10 +24,10 @@
 
 static unsigned failures;
 
-#define FAIL(...)                                     \
-	do {                                          \
+#define FAIL(...)                                         \
+	do {                                              \
 		printf("convert_hc: FAIL: " __VA_ARGS__); \
-		failures++;                           \
+		failures++;                               \
 	} while (0)
 
 static int64_t map_gpa_range(uint64_t gpa, uint64_t pages, uint64_t attrs)
@@ -55,7 +55,8 @@ int test_main(void)
 	p = (volatile uint64_t *)(uintptr_t)page;
 
 	if ((r = testdev_cache_write(page, CANARY)) || *p != CANARY)
-		FAIL("cache write before conversion: %s, guest sees 0x%lx\n", testdev_errname(r), *p);
+		FAIL("cache write before conversion: %s, guest sees 0x%lx\n", testdev_errname(r),
+		     *p);
 	hc = map_gpa_range(page, 1, MAP_PRIVATE_ATTR);
 	if (hc)
 		FAIL("MAP_GPA_RANGE(private) returned %ld\n", hc);
@@ -73,8 +74,8 @@ int test_main(void)
 	if (*p != 0)
 		FAIL("page reads 0x%lx after converting back, expected 0\n", *p);
 	if ((r = testdev_cache_write(page, CANARY + 1)) || *p != CANARY + 1)
-		FAIL("cache write after conversion back: %s, guest sees 0x%lx\n", testdev_errname(r),
-		     *p);
+		FAIL("cache write after conversion back: %s, guest sees 0x%lx\n",
+		     testdev_errname(r), *p);
 
 	if (!map_gpa_range(page + 8, 1, MAP_PRIVATE_ATTR))
 		FAIL("unaligned gpa accepted\n");

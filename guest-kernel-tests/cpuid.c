@@ -21,7 +21,8 @@ static bool brand_ok(void)
 		return false;
 	}
 	for (uint32_t leaf = 0; leaf < 3; leaf++)
-		cpuid(0x80000002 + leaf, &w[4 * leaf], &w[4 * leaf + 1], &w[4 * leaf + 2], &w[4 * leaf + 3]);
+		cpuid(0x80000002 + leaf, &w[4 * leaf], &w[4 * leaf + 1], &w[4 * leaf + 2],
+		      &w[4 * leaf + 3]);
 	brand[48] = 0;
 	n = strlen(brand);
 	for (size_t i = 0; i < n; i++) {
@@ -29,7 +30,8 @@ static bool brand_ok(void)
 		visible += brand[i] > 0x20 && brand[i] < 0x7f;
 	}
 	if (!printable || !visible) {
-		printf("cpuid: FAIL: brand string empty or not printable (%u bytes)\n", (unsigned)n);
+		printf("cpuid: FAIL: brand string empty or not printable (%u bytes)\n",
+		       (unsigned)n);
 		return false;
 	}
 	return true;

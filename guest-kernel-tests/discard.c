@@ -25,10 +25,10 @@
 
 static unsigned failures;
 
-#define FAIL(...)                              \
-	do {                                   \
+#define FAIL(...)                                      \
+	do {                                           \
 		printf("discard: FAIL: " __VA_ARGS__); \
-		failures++;                    \
+		failures++;                            \
 	} while (0)
 
 static inline uint64_t rdtsc(void)
@@ -125,7 +125,8 @@ static void bad_request(const struct bad_request *b)
 		return;
 	}
 	printf("discard: bad request %-36s -> %s%s%s\n", b->what, testdev_errname(r),
-	       r == b->expect ? "" : ", documented: ", r == b->expect ? "" : testdev_errname(b->expect));
+	       r == b->expect ? "" : ", documented: ",
+	       r == b->expect ? "" : testdev_errname(b->expect));
 }
 
 static void bad_address(const char *what, uint32_t gpa)
@@ -133,7 +134,8 @@ static void bad_address(const char *what, uint32_t gpa)
 	int32_t r = testdev_submit_raw(gpa);
 
 	if (r >= 0)
-		FAIL("request at '%s' (0x%x) returned %d, expected a negative errno\n", what, gpa, r);
+		FAIL("request at '%s' (0x%x) returned %d, expected a negative errno\n", what, gpa,
+		     r);
 	else
 		printf("discard: request address %-30s -> %s\n", what, testdev_errname(r));
 }
@@ -154,7 +156,8 @@ static int rss_mode(uint64_t bytes)
 	cmdline_get_u64("hold_tsc", &hold_tsc);
 	base = testdev_scratch(bytes);
 	if (!bytes || bytes % PAGE || !base) {
-		printf("discard: FAIL: rss=%lu: need a page multiple that fits in low RAM\n", bytes);
+		printf("discard: FAIL: rss=%lu: need a page multiple that fits in low RAM\n",
+		       bytes);
 		return 1;
 	}
 	/* rep stosq: string instructions are cheap under the emulator, stosq 8x more so
@@ -163,7 +166,10 @@ static int rss_mode(uint64_t bytes)
 		void *d = (void *)(uintptr_t)base;
 		uint64_t n = bytes / 8;
 
-		__asm__ volatile("rep stosq" : "+D"(d), "+c"(n) : "a"(0xa5a5a5a5a5a5a5a5ull) : "memory");
+		__asm__ volatile("rep stosq"
+				 : "+D"(d), "+c"(n)
+				 : "a"(0xa5a5a5a5a5a5a5a5ull)
+				 : "memory");
 	}
 	printf("discard: rss: filled %lu MiB at 0x%lx\n", bytes >> 20, base);
 	hold(hold_tsc);
@@ -194,7 +200,8 @@ int test_main(void)
 	int32_t r;
 
 	if (!testdev_present()) {
-		printf("discard: FAIL: no test device at port 0x%x (needs minivmm)\n", TESTDEV_PORT);
+		printf("discard: FAIL: no test device at port 0x%x (needs minivmm)\n",
+		       TESTDEV_PORT);
 		return 1;
 	}
 	if (cmdline_get_u64("rss", &rss))
@@ -254,10 +261,12 @@ int test_main(void)
 		{ "len 0", TESTDEV_DISCARD, base, 0, -TD_EINVAL },
 		{ "beyond RAM (RAM top)", TESTDEV_DISCARD, ram_top, PAGE, -TD_EFAULT },
 		{ "beyond RAM (1 TiB)", TESTDEV_DISCARD, 1ull << 40, PAGE, -TD_EFAULT },
-		{ "straddling the end of RAM", TESTDEV_DISCARD, low_end - PAGE, 2 * PAGE, -TD_EFAULT },
+		{ "straddling the end of RAM", TESTDEV_DISCARD, low_end - PAGE, 2 * PAGE,
+		  -TD_EFAULT },
 		{ "MMIO hole start 0xc0000000", TESTDEV_DISCARD, 0xc0000000ull, PAGE, -TD_EFAULT },
 		{ "MMIO hole (LAPIC page)", TESTDEV_DISCARD, 0xfee00000ull, PAGE, -TD_EFAULT },
-		{ "the whole MMIO hole", TESTDEV_DISCARD, 0xc0000000ull, 0x40000000ull, -TD_EFAULT },
+		{ "the whole MMIO hole", TESTDEV_DISCARD, 0xc0000000ull, 0x40000000ull,
+		  -TD_EFAULT },
 		{ "huge len, gpa+len wraps 2^64", TESTDEV_DISCARD, base, 0ull - PAGE, -TD_EINVAL },
 		{ "len 2^64-1", TESTDEV_DISCARD, base, ~0ull, -TD_EINVAL },
 		{ "len 2^63", TESTDEV_DISCARD, base, 1ull << 63, -TD_EFAULT },
@@ -296,10 +305,10 @@ int test_main(void)
 			FAIL("DISCARD above 4 GiB 0x%lx: %s\n", hi, testdev_errname(r));
 		check_vmm_view(hi, 0, 1, 0);
 		bad_request(&(struct bad_request){ "across the MMIO hole into high RAM",
-						    TESTDEV_DISCARD, 0xbffff000ull, 0x40002000ull,
-						    -TD_EFAULT });
+						   TESTDEV_DISCARD, 0xbffff000ull, 0x40002000ull,
+						   -TD_EFAULT });
 		bad_request(&(struct bad_request){ "straddling the 4 GiB boundary", TESTDEV_DISCARD,
-						    0xfffff000ull, 2 * PAGE, -TD_EFAULT });
+						   0xfffff000ull, 2 * PAGE, -TD_EFAULT });
 		printf("discard: RAM above 4 GiB: written, discarded, reads zero\n");
 	}
 

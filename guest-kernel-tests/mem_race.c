@@ -28,7 +28,12 @@
 #define SENTINEL ((uint64_t)0x5e471e1700000000)
 #define MAX_REPORTS 10
 
-enum { E_FAULT, E_PERM, E_OTHER, NR_ECLASS };
+enum {
+	E_FAULT,
+	E_PERM,
+	E_OTHER,
+	NR_ECLASS
+};
 
 struct counts {
 	uint64_t ok, fail[NR_ECLASS];
@@ -107,32 +112,33 @@ static void writer(uint32_t apic_id)
 		w_stale_windows += op_between;
 		if (rr < 0) {
 			if (got != SENTINEL)
-				bad(i, "failed read changed the value", val, got, rw, rr, s1, sa, sb, s2);
+				bad(i, "failed read changed the value", val, got, rw, rr, s1, sa,
+				    sb, s2);
 			else if (rw == 0 && no_op_whole)
-				bad(i, "read failed with no request in flight after a good write", val,
-				    got, rw, rr, s1, sa, sb, s2);
+				bad(i, "read failed with no request in flight after a good write",
+				    val, got, rw, rr, s1, sa, sb, s2);
 			continue;
 		}
 		if (got == val) {
 			if (rw != 0)
-				bad(i, "a write reported failed was read back", val, got, rw, rr, s1, sa,
-				    sb, s2);
+				bad(i, "a write reported failed was read back", val, got, rw, rr,
+				    s1, sa, sb, s2);
 			else if (op_between)
-				bad(i, "value survived a discard that ran between write and read", val,
-				    got, rw, rr, s1, sa, sb, s2);
+				bad(i, "value survived a discard that ran between write and read",
+				    val, got, rw, rr, s1, sa, sb, s2);
 			else
 				w_read_value++;
 			/* the guest's own mapping agrees when nothing ran from write to here */
 			if (rw == 0 && s1 == s3 && !(s1 & 1)) {
 				w_direct_checked++;
 				if (g != val)
-					bad(i, "guest view differs from the cache", val, g, rw, rr, s1,
-					    sa, sb, s3);
+					bad(i, "guest view differs from the cache", val, g, rw, rr,
+					    s1, sa, sb, s3);
 			}
 		} else if (got == 0) {
 			if (no_op_whole)
-				bad(i, "read 0 with no discard in flight", val, got, rw, rr, s1, sa, sb,
-				    s2);
+				bad(i, "read 0 with no discard in flight", val, got, rw, rr, s1, sa,
+				    sb, s2);
 			else
 				w_read_zero++;
 		} else {
@@ -168,7 +174,8 @@ int test_main(void)
 	int32_t r;
 
 	if (!testdev_present()) {
-		printf("mem_race: FAIL: no test device at port 0x%x (needs minivmm)\n", TESTDEV_PORT);
+		printf("mem_race: FAIL: no test device at port 0x%x (needs minivmm)\n",
+		       TESTDEV_PORT);
 		return 1;
 	}
 	cmdline_get_u64("cpus", &cpus);
@@ -176,7 +183,8 @@ int test_main(void)
 	cmdline_get_u64("wait_tsc", &wait_tsc);
 	target = testdev_scratch(PAGE);
 	if (cpus < 2 || !target || !iters) {
-		printf("mem_race: FAIL: needs cpus=2 (got %lu), iters >= 1 and scratch RAM\n", cpus);
+		printf("mem_race: FAIL: needs cpus=2 (got %lu), iters >= 1 and scratch RAM\n",
+		       cpus);
 		return 1;
 	}
 	target += 0x100;
@@ -236,7 +244,8 @@ int test_main(void)
 	printf("mem_race: %lu requests on vCPU 0\n", ops);
 
 	for (unsigned k = 0; k < 3; k++) {
-		if (op_counts[k].fail[E_FAULT] + op_counts[k].fail[E_PERM] + op_counts[k].fail[E_OTHER]) {
+		if (op_counts[k].fail[E_FAULT] + op_counts[k].fail[E_PERM] +
+		    op_counts[k].fail[E_OTHER]) {
 			printf("mem_race: FAIL: %s of a valid page failed\n", op_name[k]);
 			failures++;
 		}
@@ -245,8 +254,8 @@ int test_main(void)
 		printf("mem_race: FAIL: %lu bad reads\n", w_bad);
 		failures++;
 	}
-	if (w_read.ok == 0 || w_read_zero + w_read.fail[E_FAULT] + w_read.fail[E_PERM] +
-				       w_read.fail[E_OTHER] == 0) {
+	if (w_read.ok == 0 ||
+	    w_read_zero + w_read.fail[E_FAULT] + w_read.fail[E_PERM] + w_read.fail[E_OTHER] == 0) {
 		printf("mem_race: FAIL: the race never happened (no good read or no discarded/failed one)\n");
 		failures++;
 	}

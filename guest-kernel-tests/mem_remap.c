@@ -119,14 +119,14 @@ static void writer(uint32_t apic_id)
 		w_between += op_between;
 		if (got == val) {
 			if (op_between)
-				bad(i, "value survived a remap that ran between write and read", val,
-				    got, rw, rr, s1, sa, sb, s2);
+				bad(i, "value survived a remap that ran between write and read",
+				    val, got, rw, rr, s1, sa, sb, s2);
 			else
 				w_value++;
 		} else if (got == 0) {
 			if (no_op_whole)
-				bad(i, "read 0 with no remap in flight", val, got, rw, rr, s1, sa, sb,
-				    s2);
+				bad(i, "read 0 with no remap in flight", val, got, rw, rr, s1, sa,
+				    sb, s2);
 			else
 				w_zero++;
 		} else {
@@ -136,15 +136,15 @@ static void writer(uint32_t apic_id)
 		if ((i & 7) == 0 && s1 == s3 && !(s1 & 1)) {
 			w_mem_checked++;
 			if (rm != 0 || m != val)
-				bad(i, "guest_mem_read disagrees with the cache", val, m, rw, rm, s1,
-				    sa, sb, s3);
+				bad(i, "guest_mem_read disagrees with the cache", val, m, rw, rm,
+				    s1, sa, sb, s3);
 		}
 		/* the guest's own mapping: KVM's slot is over the same pages as the cache */
 		if (s1 == s3 && !(s1 & 1)) {
 			w_guest_checked++;
 			if (g != val)
-				bad(i, "the guest's view differs from the cache", val, g, rw, rr, s1,
-				    sa, sb, s3);
+				bad(i, "the guest's view differs from the cache", val, g, rw, rr,
+				    s1, sa, sb, s3);
 		} else if (g != val && g != 0) {
 			bad(i, "the guest read neither the value nor zero", val, g, rw, rr, s1, sa,
 			    sb, s3);
@@ -164,8 +164,9 @@ static void writer(uint32_t apic_id)
 				w_direct_zero++;
 				break;
 			}
-			bad(i, d == 0 ? "the guest's write vanished with no remap"
-				      : "the guest read a value it never wrote (a hole?)",
+			bad(i,
+			    d == 0 ? "the guest's write vanished with no remap"
+				   : "the guest read a value it never wrote (a hole?)",
 			    dval, d, 0, 0, d1, d1, d2, d2);
 			break;
 		}

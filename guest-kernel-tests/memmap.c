@@ -56,7 +56,8 @@ int test_main(void)
 		for (unsigned j = 0; j < i; j++) {
 			const struct hvm_memmap_entry *f = &rt_memmap[j];
 
-			if (e->size && f->size && e->addr < f->addr + f->size && f->addr < e->addr + e->size) {
+			if (e->size && f->size && e->addr < f->addr + f->size &&
+			    f->addr < e->addr + e->size) {
 				printf("memmap: FAIL: entries %u and %u overlap\n", j, i);
 				ok = false;
 			}

@@ -52,8 +52,8 @@ int test_main(void)
 	cmdline_get_u64("wait", &wait);
 	cmdline_get_u64("wait_tsc", &wait_tsc);
 	ncpus = (unsigned)n;
-	printf("smp: BSP apic %u (version 0x%x), starting %u APs\n", bsp,
-	       lapic_read(LAPIC_VERSION), ncpus - 1);
+	printf("smp: BSP apic %u (version 0x%x), starting %u APs\n", bsp, lapic_read(LAPIC_VERSION),
+	       ncpus - 1);
 	if (bsp != 0) {
 		printf("smp: FAIL: BSP APIC id is %u, expected 0\n", bsp);
 		return 1;

@@ -8,7 +8,7 @@
 #include "rt/xen.h"
 
 #define BAD_GVA 0x7fff00000000ull /* not mapped by the runtime's page tables */
-#define MMIO_GVA 0xd0000000ull	   /* mapped, but not RAM */
+#define MMIO_GVA 0xd0000000ull	  /* mapped, but not RAM */
 
 static void check_cpuid(bool *ok, uint32_t *version)
 {
@@ -54,11 +54,11 @@ static void check_errors(bool *ok)
 	/* vCPU ids */
 	XEN_EXPECT(ok, xen_evtchn_op(EVTCHNOP_bind_ipi, &ipi), -XEN_ENOENT);
 	XEN_EXPECT(ok, xen_hcall(__HYPERVISOR_vcpu_op, VCPUOP_is_up, 5, 0), -XEN_ENOENT);
-	XEN_EXPECT(ok, xen_hcall(__HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_info, 9,
-				  (uintptr_t)&vi),
+	XEN_EXPECT(ok,
+		   xen_hcall(__HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_info, 9, (uintptr_t)&vi),
 		   -XEN_ENOENT);
-	XEN_EXPECT(ok, xen_hcall(__HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_info, 0,
-				  (uintptr_t)&vi),
+	XEN_EXPECT(ok,
+		   xen_hcall(__HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_info, 0, (uintptr_t)&vi),
 		   -XEN_EINVAL);
 	/* sub-ops and hypercalls */
 	XEN_EXPECT(ok, xen_hcall(60, 0, 0, 0), -XEN_ENOSYS);

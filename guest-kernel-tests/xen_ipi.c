@@ -28,7 +28,7 @@ static void ap_rx(uint32_t port, void *arg)
 	(void)port, (void)arg;
 	rx_ap++;
 	if (port_poll)
-		return; /* just a wake-up for the next phase */
+		return;		/* just a wake-up for the next phase */
 	if (xen_send(port_bsp)) /* answer from the handler, as Linux's IPI handlers may */
 		ap_fail = 1;
 }
@@ -136,7 +136,8 @@ int test_main(void)
 	for (t0 = xen_time_ns(); !ap_ready && xen_time_ns() - t0 < 10000 * MS;)
 		cpu_relax();
 	if (!ap_ready || ap_fail) {
-		printf("xen_ipi: FAIL: the AP did not set up (ready %u fail %u)\n", ap_ready, ap_fail);
+		printf("xen_ipi: FAIL: the AP did not set up (ready %u fail %u)\n", ap_ready,
+		       ap_fail);
 		return 1;
 	}
 
@@ -158,8 +159,8 @@ int test_main(void)
 	xen_set_timer(0);
 	wait_count(&rx_bsp, n + 1, 20); /* a doubled event would show up now */
 	if (rx_ap != n || rx_bsp != n || ap_fail) {
-		printf("xen_ipi: FAIL: %lu pings sent, %u received, %u answers received\n", n, rx_ap,
-		       rx_bsp);
+		printf("xen_ipi: FAIL: %lu pings sent, %u received, %u answers received\n", n,
+		       rx_ap, rx_bsp);
 		ok = false;
 	}
 	rtt = xen_tsc_to_ns(t1 - t0) / n;

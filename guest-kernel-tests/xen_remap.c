@@ -110,8 +110,8 @@ int test_main(void)
 		}
 		irq_disable();
 		XEN_EXPECT(&ok, xen_map_shared_info(&shinfo_pool[next]), 0);
-		XEN_EXPECT(&ok, xen_register_vcpu_info(
-					0, (struct vcpu_info *)(vinfo_pool[vnext] + off)),
+		XEN_EXPECT(&ok,
+			   xen_register_vcpu_info(0, (struct vcpu_info *)(vinfo_pool[vnext] + off)),
 			   0);
 		irq_enable(); /* events that raced the moves arrive now */
 		cur = next;

@@ -72,13 +72,27 @@ bool parse_u64(const char *s, uint64_t *val)
 		unsigned shift;
 
 		switch (*s) {
-		case 'k': case 'K': shift = 10; break;
-		case 'm': case 'M': shift = 20; break;
-		case 'g': case 'G': shift = 30; break;
-		case 't': case 'T': shift = 40; break;
-		default: return false;
+		case 'k':
+		case 'K':
+			shift = 10;
+			break;
+		case 'm':
+		case 'M':
+			shift = 20;
+			break;
+		case 'g':
+		case 'G':
+			shift = 30;
+			break;
+		case 't':
+		case 'T':
+			shift = 40;
+			break;
+		default:
+			return false;
 		}
-		if (s[1] && !((s[1] == 'i' || s[1] == 'B') && (!s[2] || (s[1] == 'i' && s[2] == 'B' && !s[3]))))
+		if (s[1] && !((s[1] == 'i' || s[1] == 'B') &&
+			      (!s[2] || (s[1] == 'i' && s[2] == 'B' && !s[3]))))
 			return false;
 		if (v > (UINT64_MAX >> shift))
 			return false;

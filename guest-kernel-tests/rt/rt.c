@@ -27,12 +27,18 @@ extern const uint64_t isr_stub_table[256];
 const char *e820_type_name(uint32_t type)
 {
 	switch (type) {
-	case E820_RAM: return "RAM";
-	case E820_RESERVED: return "reserved";
-	case E820_ACPI: return "ACPI";
-	case E820_NVS: return "NVS";
-	case E820_UNUSABLE: return "unusable";
-	default: return "?";
+	case E820_RAM:
+		return "RAM";
+	case E820_RESERVED:
+		return "reserved";
+	case E820_ACPI:
+		return "ACPI";
+	case E820_NVS:
+		return "NVS";
+	case E820_UNUSABLE:
+		return "unusable";
+	default:
+		return "?";
 	}
 }
 
@@ -100,10 +106,9 @@ void idt_load(void)
 }
 
 static const char *const exc_names[32] = {
-	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
-	"#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "?15",
-	"#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "?22", "?23",
-	"?24", "?25", "?26", "?27", "#HV", "#VC", "#SX", "?31",
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
+	"#NP", "#SS", "#GP", "#PF", "?15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+	"?22", "?23", "?24", "?25", "?26", "?27", "#HV", "#VC", "#SX", "?31",
 };
 
 static bool has_error_code(uint64_t v)
@@ -124,10 +129,11 @@ void exception_handler(uint64_t *frame)
 		err = *iret++;
 	rip = iret[0];
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-	snprintf(buf, sizeof(buf),
-		 "\nEXCEPTION: vector %lu (%s) error 0x%lx rip 0x%lx cs 0x%lx rflags 0x%lx rsp 0x%lx cr2 0x%lx apic %u\n",
-		 vec, vec < 32 ? exc_names[vec] : "irq", err, rip, iret[1], iret[2], iret[3], cr2,
-		 lapic_id());
+	snprintf(
+		buf, sizeof(buf),
+		"\nEXCEPTION: vector %lu (%s) error 0x%lx rip 0x%lx cs 0x%lx rflags 0x%lx rsp 0x%lx cr2 0x%lx apic %u\n",
+		vec, vec < 32 ? exc_names[vec] : "irq", err, rip, iret[1], iret[2], iret[3], cr2,
+		lapic_id());
 	rt_puts_nolock(buf);
 	rt_exit(vec < 0x7f ? RT_EXIT_EXCEPTION_BASE + (uint32_t)vec : 0xff);
 }
@@ -144,7 +150,8 @@ void rt_start(uint32_t start_info_paddr)
 	if (ok < 0) {
 		printf("rt: bad hvm_start_info at 0x%x (magic 0x%x)\n", start_info_paddr,
 		       start_info_paddr && start_info_paddr < 0xfffff000u
-			       ? *(volatile uint32_t *)(uintptr_t)start_info_paddr : 0u);
+			       ? *(volatile uint32_t *)(uintptr_t)start_info_paddr
+			       : 0u);
 		rt_exit(RT_EXIT_BAD_START_INFO);
 	}
 	rc = test_main();

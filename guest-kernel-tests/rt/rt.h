@@ -30,16 +30,16 @@ int test_main(void);
 #define HVM_START_MAGIC 0x336ec578u
 
 struct hvm_start_info {
-	uint32_t magic;         /* 0 */
-	uint32_t version;       /* 4 */
-	uint32_t flags;         /* 8 */
-	uint32_t nr_modules;    /* 12 */
-	uint64_t modlist_paddr; /* 16 */
-	uint64_t cmdline_paddr; /* 24 */
-	uint64_t rsdp_paddr;    /* 32 */
-	uint64_t memmap_paddr;  /* 40 */
-	uint32_t memmap_entries;/* 48 */
-	uint32_t reserved;      /* 52 */
+	uint32_t magic;		 /* 0 */
+	uint32_t version;	 /* 4 */
+	uint32_t flags;		 /* 8 */
+	uint32_t nr_modules;	 /* 12 */
+	uint64_t modlist_paddr;	 /* 16 */
+	uint64_t cmdline_paddr;	 /* 24 */
+	uint64_t rsdp_paddr;	 /* 32 */
+	uint64_t memmap_paddr;	 /* 40 */
+	uint32_t memmap_entries; /* 48 */
+	uint32_t reserved;	 /* 52 */
 };
 
 struct hvm_memmap_entry {
@@ -58,11 +58,11 @@ struct hvm_memmap_entry {
 #define RT_MAX_MEMMAP 128
 #define RT_MAX_CMDLINE 4096
 
-extern struct hvm_start_info rt_start_info;      /* copy; version 0 fields zero */
-extern uint32_t rt_start_info_paddr;             /* EBX at entry */
+extern struct hvm_start_info rt_start_info; /* copy; version 0 fields zero */
+extern uint32_t rt_start_info_paddr;	    /* EBX at entry */
 extern struct hvm_memmap_entry rt_memmap[RT_MAX_MEMMAP];
-extern unsigned rt_memmap_entries;               /* entries copied (<= RT_MAX_MEMMAP) */
-extern char rt_cmdline[RT_MAX_CMDLINE];          /* NUL-terminated copy ("" if none) */
+extern unsigned rt_memmap_entries;	/* entries copied (<= RT_MAX_MEMMAP) */
+extern char rt_cmdline[RT_MAX_CMDLINE]; /* NUL-terminated copy ("" if none) */
 const char *e820_type_name(uint32_t type);
 
 /* linker symbols: the loaded image */
@@ -70,17 +70,17 @@ extern char __image_start[], __image_end[];
 
 /* ---- console (COM1 8250 at 0x3f8) and formatted output ---- */
 void serial_init(void);
-void serial_putc(char c);              /* '\n' is sent as "\r\n" */
-void rt_puts(const char *s);           /* no newline added; serialised between CPUs */
-void rt_puts_nolock(const char *s);    /* for the exception path */
+void serial_putc(char c);	    /* '\n' is sent as "\r\n" */
+void rt_puts(const char *s);	    /* no newline added; serialised between CPUs */
+void rt_puts_nolock(const char *s); /* for the exception path */
 int printf(const char *fmt, ...) RT_PRINTF(1, 2);
 int vprintf(const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...) RT_PRINTF(3, 4);
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
 /* ---- exit / halt ---- */
-RT_NORETURN void rt_exit(uint32_t code);   /* 32-bit out to port 0xf4 */
-RT_NORETURN void rt_halt_forever(void);    /* cli; hlt loop */
+RT_NORETURN void rt_exit(uint32_t code); /* 32-bit out to port 0xf4 */
+RT_NORETURN void rt_halt_forever(void);	 /* cli; hlt loop */
 
 /* ---- command line ("key=value key2=value2 flag") ---- */
 /* Copies the value of `key` into buf (NUL-terminated, truncated); returns
@@ -100,21 +100,44 @@ int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 
 /* ---- port I/O, MMIO, misc ---- */
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline uint32_t mmio_read32(uintptr_t a) { return *(volatile uint32_t *)a; }
-static inline void mmio_write32(uintptr_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
-static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
-static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint32_t mmio_read32(uintptr_t a)
+{
+	return *(volatile uint32_t *)a;
+}
+static inline void mmio_write32(uintptr_t a, uint32_t v)
+{
+	*(volatile uint32_t *)a = v;
+}
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+static inline void barrier(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
 static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
 {
 	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
 }
 
 /* ---- exceptions ---- */
-void idt_init(void);   /* builds the IDT (once) */
-void idt_load(void);   /* loads it on this CPU */
+void idt_init(void); /* builds the IDT (once) */
+void idt_load(void); /* loads it on this CPU */
 /* Loads an IDT register with the given base/limit (triple_fault uses limit 0). */
 void idt_load_raw(uint64_t base, uint16_t limit);
 
@@ -130,18 +153,24 @@ void idt_load_raw(uint64_t base, uint16_t limit);
 #define LAPIC_ICR_HI 0x310
 #define LAPIC_ICR_BUSY (1u << 12)
 
-static inline uint32_t lapic_read(uint32_t reg) { return mmio_read32(LAPIC_BASE + reg); }
-static inline void lapic_write(uint32_t reg, uint32_t v) { mmio_write32(LAPIC_BASE + reg, v); }
-uint32_t lapic_id(void);          /* this CPU's APIC id (bits 31:24 of the ID register) */
-void lapic_enable(void);          /* software-enable (SVR bit 8, spurious vector 0xff) */
-bool lapic_icr_wait(void);        /* waits for delivery status idle; false on timeout */
+static inline uint32_t lapic_read(uint32_t reg)
+{
+	return mmio_read32(LAPIC_BASE + reg);
+}
+static inline void lapic_write(uint32_t reg, uint32_t v)
+{
+	mmio_write32(LAPIC_BASE + reg, v);
+}
+uint32_t lapic_id(void);   /* this CPU's APIC id (bits 31:24 of the ID register) */
+void lapic_enable(void);   /* software-enable (SVR bit 8, spurious vector 0xff) */
+bool lapic_icr_wait(void); /* waits for delivery status idle; false on timeout */
 void lapic_send_init(uint32_t apic_id);
 void lapic_send_sipi(uint32_t apic_id, uint8_t vector);
 
 /* ---- SMP ---- */
 #define RT_MAX_CPUS 32
 #define RT_AP_STACK_SIZE 8192
-#define RT_TRAMPOLINE_ADDR 0x10000u   /* SIPI vector 0x10 */
+#define RT_TRAMPOLINE_ADDR 0x10000u /* SIPI vector 0x10 */
 
 typedef void (*ap_fn_t)(uint32_t apic_id);
 /* Copies the real-mode trampoline to 0x10000 and sends INIT-SIPI-SIPI to the
@@ -154,13 +183,18 @@ bool smp_start_aps(unsigned ncpus, ap_fn_t fn);
 void delay_loops(uint64_t n);
 
 /* a simple test-and-set spinlock (xchg) */
-typedef struct { volatile uint32_t v; } spinlock_t;
+typedef struct {
+	volatile uint32_t v;
+} spinlock_t;
 static inline void spin_lock(spinlock_t *l)
 {
 	while (__atomic_exchange_n(&l->v, 1u, __ATOMIC_ACQUIRE))
 		while (l->v)
 			cpu_relax();
 }
-static inline void spin_unlock(spinlock_t *l) { __atomic_store_n(&l->v, 0u, __ATOMIC_RELEASE); }
+static inline void spin_unlock(spinlock_t *l)
+{
+	__atomic_store_n(&l->v, 0u, __ATOMIC_RELEASE);
+}
 
 #endif

@@ -15,13 +15,13 @@ static spinlock_t serial_lock;
 
 void serial_init(void)
 {
-	outb(COM1 + UART_IER, 0x00);   /* no interrupts */
-	outb(COM1 + UART_LCR, 0x80);   /* DLAB */
-	outb(COM1 + 0, 0x01);          /* 115200 baud */
+	outb(COM1 + UART_IER, 0x00); /* no interrupts */
+	outb(COM1 + UART_LCR, 0x80); /* DLAB */
+	outb(COM1 + 0, 0x01);	     /* 115200 baud */
 	outb(COM1 + 1, 0x00);
-	outb(COM1 + UART_LCR, 0x03);   /* 8n1 */
-	outb(COM1 + UART_FCR, 0x07);   /* FIFO on, cleared */
-	outb(COM1 + UART_MCR, 0x03);   /* DTR, RTS */
+	outb(COM1 + UART_LCR, 0x03); /* 8n1 */
+	outb(COM1 + UART_FCR, 0x07); /* FIFO on, cleared */
+	outb(COM1 + UART_MCR, 0x03); /* DTR, RTS */
 }
 
 static void raw_putc(char c)

@@ -3,8 +3,7 @@
 #include "rt.h"
 
 extern const char tramp_start[], tramp_end[];
-extern const char tramp_gdt_desc[], tramp_cr3[], tramp_entry[], tramp_stacks[],
-	tramp_stack_size[];
+extern const char tramp_gdt_desc[], tramp_cr3[], tramp_entry[], tramp_stacks[], tramp_stack_size[];
 extern const uint64_t gdt[];
 extern const char gdt_desc[];
 void rt_load_segments(void);
@@ -21,7 +20,7 @@ static void ap_main(uint32_t apic_id)
 	rt_halt_forever();
 }
 
-#define TRAMP_FIELD(f) ((void *)(uintptr_t)(RT_TRAMPOLINE_ADDR + (uintptr_t)((f) - tramp_start)))
+#define TRAMP_FIELD(f) ((void *)(uintptr_t)(RT_TRAMPOLINE_ADDR + (uintptr_t)((f)-tramp_start)))
 
 bool smp_start_aps(unsigned ncpus, ap_fn_t fn)
 {

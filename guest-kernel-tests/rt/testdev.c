@@ -6,7 +6,7 @@
 #define TD_RESULT_SENTINEL 0x7eadbeef
 
 _Static_assert(sizeof(struct testdev_request) <= TD_SLOT_SIZE, "request slot too small");
-_Static_assert(RT_MAX_CPUS * TD_SLOT_SIZE <= 4096, "request slots must fit one page");
+_Static_assert(RT_MAX_CPUS *TD_SLOT_SIZE <= 4096, "request slots must fit one page");
 
 /* one page, nothing else in it: tests may discard every other page they own */
 static union {
@@ -22,7 +22,9 @@ int32_t testdev_submit(struct testdev_request *req)
 
 	__atomic_store_n(&req->result, TD_RESULT_SENTINEL, __ATOMIC_RELAXED);
 	/* the out is serialising; the memory clobber keeps the request's stores before it */
-	__asm__ volatile("outl %0, %1" : : "a"((uint32_t)(uintptr_t)req), "Nd"((uint16_t)TESTDEV_PORT)
+	__asm__ volatile("outl %0, %1"
+			 :
+			 : "a"((uint32_t)(uintptr_t)req), "Nd"((uint16_t)TESTDEV_PORT)
 			 : "memory");
 	port_result = (int32_t)td_inl(TESTDEV_RESULT_PORT);
 	mem_result = __atomic_load_n(&req->result, __ATOMIC_RELAXED);
@@ -59,22 +61,38 @@ uint64_t testdev_request_page(void)
 const char *testdev_errname(int32_t r)
 {
 	switch (r) {
-	case 0: return "0";
-	case -TD_EPERM: return "-EPERM";
-	case -TD_ENOENT: return "-ENOENT";
-	case -TD_EINTR: return "-EINTR";
-	case -TD_EIO: return "-EIO";
-	case -TD_EAGAIN: return "-EAGAIN";
-	case -TD_ENOMEM: return "-ENOMEM";
-	case -TD_EFAULT: return "-EFAULT";
-	case -TD_EBUSY: return "-EBUSY";
-	case -TD_EEXIST: return "-EEXIST";
-	case -TD_EINVAL: return "-EINVAL";
-	case -TD_ENOSPC: return "-ENOSPC";
-	case -TD_ERANGE: return "-ERANGE";
-	case -TD_ENOSYS: return "-ENOSYS";
-	case -TD_EOPNOTSUPP: return "-EOPNOTSUPP";
-	default: return r > 0 ? "positive?" : "-E?";
+	case 0:
+		return "0";
+	case -TD_EPERM:
+		return "-EPERM";
+	case -TD_ENOENT:
+		return "-ENOENT";
+	case -TD_EINTR:
+		return "-EINTR";
+	case -TD_EIO:
+		return "-EIO";
+	case -TD_EAGAIN:
+		return "-EAGAIN";
+	case -TD_ENOMEM:
+		return "-ENOMEM";
+	case -TD_EFAULT:
+		return "-EFAULT";
+	case -TD_EBUSY:
+		return "-EBUSY";
+	case -TD_EEXIST:
+		return "-EEXIST";
+	case -TD_EINVAL:
+		return "-EINVAL";
+	case -TD_ENOSPC:
+		return "-ENOSPC";
+	case -TD_ERANGE:
+		return "-ERANGE";
+	case -TD_ENOSYS:
+		return "-ENOSYS";
+	case -TD_EOPNOTSUPP:
+		return "-EOPNOTSUPP";
+	default:
+		return r > 0 ? "positive?" : "-E?";
 	}
 }
 
@@ -83,7 +101,8 @@ const char *testdev_errname(int32_t r)
 
 uint64_t testdev_scratch(uint64_t bytes)
 {
-	uint64_t floor = ((uint64_t)(uintptr_t)__image_end + SCRATCH_ALIGN - 1) & ~(SCRATCH_ALIGN - 1);
+	uint64_t floor =
+		((uint64_t)(uintptr_t)__image_end + SCRATCH_ALIGN - 1) & ~(SCRATCH_ALIGN - 1);
 
 	for (unsigned i = 0; i < rt_memmap_entries; i++) {
 		const struct hvm_memmap_entry *e = &rt_memmap[i];

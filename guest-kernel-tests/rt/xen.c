@@ -59,8 +59,8 @@ void xen_upcall(void)
 	if (vi) {
 		xen_upcalls[cpu]++;
 		while (__atomic_exchange_n(&vi->evtchn_upcall_pending, 0, __ATOMIC_SEQ_CST)) {
-			uint64_t sel = __atomic_exchange_n(&vi->evtchn_pending_sel, 0,
-							   __ATOMIC_SEQ_CST);
+			uint64_t sel =
+				__atomic_exchange_n(&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
 
 			while (sel) {
 				unsigned w = (unsigned)__builtin_ctzll(sel);

@@ -49,7 +49,10 @@ static inline long xen_evtchn_op(unsigned cmd, void *arg)
 /* ---- CPU helpers ---- */
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+	__asm__ volatile("wrmsr"
+			 :
+			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+			 : "memory");
 }
 static inline uint64_t rdtsc(void)
 {
@@ -59,9 +62,18 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 /* Sleep until an interrupt was handled (sti; hlt has no window); interrupts off again. */
-static inline void wait_for_interrupt(void) { __asm__ volatile("sti; hlt; cli" ::: "memory"); }
-static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
-static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
+static inline void wait_for_interrupt(void)
+{
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+static inline void irq_enable(void)
+{
+	__asm__ volatile("sti" ::: "memory");
+}
+static inline void irq_disable(void)
+{
+	__asm__ volatile("cli" ::: "memory");
+}
 
 /* ---- state ---- */
 extern volatile struct shared_info *xen_shared;
@@ -108,14 +120,14 @@ extern volatile uint64_t xen_upcalls[RT_MAX_CPUS];
 extern volatile uint64_t xen_stray_events;
 
 /* Compare and report: prints "name: FAIL ..." and sets *ok = false on mismatch. */
-#define XEN_EXPECT(ok, expr, want)                                                          \
-	do {                                                                                \
-		long got_ = (long)(expr), want_ = (long)(want);                             \
-		if (got_ != want_) {                                                        \
+#define XEN_EXPECT(ok, expr, want)                                                                \
+	do {                                                                                      \
+		long got_ = (long)(expr), want_ = (long)(want);                                   \
+		if (got_ != want_) {                                                              \
 			printf("FAIL %s:%d: %s = %ld, expected %ld\n", __FILE__, __LINE__, #expr, \
-			       got_, want_);                                                \
-			*(ok) = false;                                                      \
-		}                                                                           \
+			       got_, want_);                                                      \
+			*(ok) = false;                                                            \
+		}                                                                                 \
 	} while (0)
 
 #endif
