@@ -92,10 +92,11 @@ static void stats_json(struct vm *vm, int status, FILE *out)
 	}
 	fprintf(out,
 		",\"memory\":{\"backing\":\"%s\",\"size_bytes\":%llu,\"discarded_bytes\":%llu,"
-		"\"conversions\":%llu},\"peak_rss_kib\":%llu}\n",
+		"\"conversions\":%llu,\"remaps\":%llu},\"pause_all\":%llu,\"peak_rss_kib\":%llu}\n",
 		mem_backing_name(vm->cfg->backing), (unsigned long long)vm->cfg->memory,
 		(unsigned long long)atomic_load(&vm->mem.discarded_bytes),
 		(unsigned long long)atomic_load(&vm->mem.conversions),
+		(unsigned long long)vm->remaps, (unsigned long long)vm->pauses,
 		(unsigned long long)peak_rss_kib());
 }
 
@@ -109,10 +110,13 @@ static void stats_text(struct vm *vm, int status, FILE *out)
 		status, vm->stop_reason[0] ? vm->stop_reason : "not started",
 		(double)(end - vm->start_ns) / 1e9, (unsigned long long)vm->console.bytes,
 		(unsigned long long)peak_rss_kib());
-	fprintf(out, "minivmm stats: memory %s, %llu bytes discarded, %llu conversions\n",
+	fprintf(out,
+		"minivmm stats: memory %s, %llu bytes discarded, %llu conversions, %llu regions "
+		"remapped, %llu pause-alls\n",
 		mem_backing_name(vm->cfg->backing),
 		(unsigned long long)atomic_load(&vm->mem.discarded_bytes),
-		(unsigned long long)atomic_load(&vm->mem.conversions));
+		(unsigned long long)atomic_load(&vm->mem.conversions),
+		(unsigned long long)vm->remaps, (unsigned long long)vm->pauses);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		char line[1024];

@@ -4,6 +4,7 @@ features, against the freestanding guests on this host's KVM. Prints PASS/FAIL p
 "cli: N passed, N failed"."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -192,6 +193,22 @@ def stats_json_is_valid():
     expect(s["expect"][0]["matched"] and s["expect"][0]["time_s"] > 0, s)
     expect(s["first_console_byte_s"] is not None and s["console_bytes"] > 0, s)
     expect(s["vcpus"][0]["exits"].get("io", 0) > 0 and s["peak_rss_kib"] > 0, s)
+
+
+@test
+def stats_count_the_guests_remaps():
+    # every remap the guest saw succeed is one region remap and one pause-all in --stats
+    r = run("run", "--config", os.path.join(ROOT, "configs", "smoke", "mem_remap.ini"),
+            "--stats=json", timeout=120)
+    expect(r.returncode == 0, f"exit {r.returncode}: {r.stderr[-500:]}")
+    out = r.stdout + r.stderr
+    running = re.search(r"mem_remap: \d+ remaps while vCPU 1 ran: (\d+) ok", out)
+    halted = re.search(r"mem_remap: (\d+) of \d+ remaps ok with vCPU 1 halted", out)
+    expect(running and halted and "mem_remap: one remap:" in out, out[-800:])
+    ok = 1 + int(running.group(1)) + int(halted.group(1))
+    s = json.loads([l for l in r.stderr.splitlines() if l.startswith("{")][-1])
+    expect(s["memory"]["remaps"] == ok, f"stats say {s['memory']['remaps']} remaps, guest {ok}")
+    expect(s["pause_all"] == ok, f"stats say {s['pause_all']} pause-alls, guest {ok} remaps")
 
 
 @test
