@@ -613,6 +613,12 @@ int vm_run(struct vm *vm)
 	int sig_fd;
 
 	vcpu_signals_init();
+	/*
+	 * A reader that went away (minivmm ... | head, a closed console sink) must not kill the
+	 * VM with its disks half written: writes then fail with EPIPE, which every sink treats
+	 * as "stop writing here", and the guest runs on.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
