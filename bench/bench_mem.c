@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Guest-memory benchmarks, each a ratio or a scaling series measured in one run:
- *  - cache check+access on the fast path vs a plain pointer access (1 thread, all CPUs);
+ *  - cache check+access on the fast path vs a plain pointer access (1 thread, all CPUs), for
+ *    gpc_begin/gpc_end (per-reader-slot lock) and, as the baseline in the same run, the same
+ *    check under one pthread rwlock (what gpc.c did before the slots);
  *  - invalidation latency for one page with 1, 64 and 4096 registered caches (one overlapping);
  *  - discard throughput (fallocate punch-hole) for memfd and guest_memfd.
  */
@@ -30,11 +32,32 @@ static double now(void)
 
 struct reader {
 	struct gpc *gpc;
+	struct rwlock *rwlock; /* the baseline's lock */
 	volatile uint64_t *plain;
 	long iters;
-	double ns_cache, ns_plain;
+	double ns_cache, ns_rwlock, ns_plain;
 	pthread_barrier_t *barrier;
 };
+
+/*
+ * The previous gpc_begin()/gpc_end(): the same check, under a pthread rwlock (lock.h's
+ * wrapper, as gpc.c used) that every reader writes. Out of line like the real ones.
+ */
+static __attribute__((noinline)) void *rwlock_begin(struct rwlock *l, struct gpc *gpc, uint64_t gpa,
+						    uint32_t len)
+{
+	read_lock(l);
+	if (!gpc_check(gpc, gpa, len)) {
+		rwlock_unlock(l);
+		return NULL; /* the bench's cache is never invalidated */
+	}
+	return gpc->ptr;
+}
+
+static __attribute__((noinline)) void rwlock_end(struct rwlock *l)
+{
+	rwlock_unlock(l);
+}
 
 static void *reader_run(void *arg)
 {
@@ -56,6 +79,15 @@ static void *reader_run(void *arg)
 		gpc_end(r->gpc);
 	}
 	r->ns_cache = (now() - t0) * 1e9 / (double)r->iters;
+	pthread_barrier_wait(r->barrier);
+	t0 = now();
+	for (long i = 0; i < r->iters; i++) {
+		volatile uint64_t *p = rwlock_begin(r->rwlock, r->gpc, 0x10000, 64);
+
+		sum += p[i & 7];
+		rwlock_end(r->rwlock);
+	}
+	r->ns_rwlock = (now() - t0) * 1e9 / (double)r->iters;
 	return (void *)(uintptr_t)sum;
 }
 
@@ -65,24 +97,32 @@ static void bench_fast_path(struct guest_mem *mem, int threads)
 	pthread_t t[64];
 	pthread_barrier_t barrier;
 	struct gpc gpc;
-	double cache = 0, plain = 0;
+	struct rwlock rwlock;
+	double cache = 0, rw = 0, plain = 0;
 
 	gpc_init(&gpc, mem, "bench");
 	gpc_activate(&gpc, 0x10000, 64);
+	rwlock_init(&rwlock, "bench rwlock", LOCK_RANK_CACHE);
 	pthread_barrier_init(&barrier, NULL, (unsigned int)threads);
 	for (int i = 0; i < threads; i++) {
-		r[i] = (struct reader){ .gpc = &gpc, .iters = 5000000, .barrier = &barrier };
+		r[i] = (struct reader){
+			.gpc = &gpc, .rwlock = &rwlock, .iters = 5000000, .barrier = &barrier
+		};
 		r[i].plain = guest_mem_boot_ptr(mem, 0x10000, 64);
 		pthread_create(&t[i], NULL, reader_run, &r[i]);
 	}
 	for (int i = 0; i < threads; i++) {
 		pthread_join(t[i], NULL);
 		cache += r[i].ns_cache / threads;
+		rw += r[i].ns_rwlock / threads;
 		plain += r[i].ns_plain / threads;
 	}
 	printf("gpc-fast-path-%dthread: %.1f x a plain access (cache check+access %.1f ns, plain %.2f ns per op)\n",
 	       threads, cache / plain, cache, plain);
+	printf("gpc-fast-path-rwlock-%dthread: %.1f x a plain access (baseline: the check under one pthread rwlock, %.1f ns per op; the slot lock takes %.2f x its time)\n",
+	       threads, rw / plain, rw, cache / rw);
 	pthread_barrier_destroy(&barrier);
+	rwlock_destroy(&rwlock);
 	gpc_destroy(&gpc);
 }
 

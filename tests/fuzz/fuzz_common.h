@@ -209,13 +209,13 @@ static inline FUZZ_NO_COVERAGE void fuzz_check_caches(struct guest_mem *mem)
 
 			n++;
 			FUZZ_CHECK(gpc->active);
-			read_lock(&gpc->lock);
+			gpc_read_lock(gpc);
 			if (gpc->valid) {
 				p = guest_mem_translate_locked(mem, gpc->gpa, gpc->len, &err);
 				FUZZ_CHECK(p != NULL && p == gpc->ptr);
 				FUZZ_CHECK(gpc->generation == atomic_load(&mem->generation));
 			}
-			rwlock_unlock(&gpc->lock);
+			gpc_read_unlock(gpc);
 		}
 	}
 	FUZZ_CHECK(n == mem->nr_caches);

@@ -49,12 +49,12 @@ static void test_activate_check_access(void **state)
 	gpc_init(&gpc, mem, "test");
 	assert_false(gpc.active);
 	assert_int_equal(gpc_activate(&gpc, 0x5000 + 16, 64), 0);
-	read_lock(&gpc.lock);
+	gpc_read_lock(&gpc);
 	assert_true(gpc_check(&gpc, 0x5000 + 16, 64));
 	assert_true(gpc_check(&gpc, 0x5000 + 16, 8));
 	assert_false(gpc_check(&gpc, 0x5000 + 16, 65)); /* longer than cached */
 	assert_false(gpc_check(&gpc, 0x6000 + 16, 64)); /* other gpa */
-	rwlock_unlock(&gpc.lock);
+	gpc_read_unlock(&gpc);
 
 	p = gpc_begin(&gpc, 0x5000 + 16, 4);
 	assert_non_null(p);
@@ -78,9 +78,9 @@ static void test_refresh_errors(void **state)
 	assert_int_equal(gpc_refresh(&gpc, RAM_SIZE, 8), -EFAULT);
 	assert_int_equal(gpc_refresh(&gpc, LAPIC_ADDR, 8), -EFAULT);
 	assert_null(gpc_begin(&gpc, LAPIC_ADDR, 8));
-	read_lock(&gpc.lock);
+	gpc_read_lock(&gpc);
 	assert_false(gpc.valid);
-	rwlock_unlock(&gpc.lock);
+	gpc_read_unlock(&gpc);
 	/* private pages cannot be cached */
 	assert_int_equal(guest_mem_convert(mem, 0x7000, PAGE, true), 0);
 	assert_int_equal(gpc_refresh(&gpc, 0x7000, 8), -EPERM);
@@ -146,10 +146,10 @@ static void test_invalidation_reaches_invalid_caches(void **state)
 
 	gpc_init(&gpc, mem, "test");
 	assert_int_equal(gpc_activate(&gpc, 0x40000, 8), 0);
-	write_lock(&gpc.lock);
+	gpc_write_lock(&gpc);
 	gpc.valid = false;
 	gpc.ptr = &sentinel; /* stands for a pointer a cleanup still owes */
-	rwlock_unlock(&gpc.lock);
+	gpc_write_unlock(&gpc);
 	assert_int_equal(guest_mem_discard(mem, 0x40000, PAGE), 0);
 	assert_null(gpc.ptr);
 	gpc_destroy(&gpc);
@@ -193,9 +193,9 @@ static void test_layout_change_invalidates(void **state)
 	gpc_end(&gpc);
 	/* a generation bump alone fails the check */
 	atomic_fetch_add(&mem->generation, 1);
-	read_lock(&gpc.lock);
+	gpc_read_lock(&gpc);
 	assert_false(gpc_check(&gpc, (1ull << 32) + 0x1000, 8));
-	rwlock_unlock(&gpc.lock);
+	gpc_read_unlock(&gpc);
 	gpc_destroy(&gpc);
 }
 
@@ -229,9 +229,9 @@ static void *invalidator(void *arg)
 	pthread_mutex_unlock(&r->m);
 	usleep(20000);
 	/* the destructive step: nobody may hold a valid cache over the page now */
-	read_lock(&r->gpc->lock);
+	gpc_read_lock(r->gpc);
 	r->valid_seen_during_invalidation |= r->gpc->valid;
-	rwlock_unlock(&r->gpc->lock);
+	gpc_read_unlock(r->gpc);
 	guest_mem_invalidate_end(r->mem, r->gpa, PAGE);
 	return NULL;
 }
@@ -319,9 +319,9 @@ static void test_refresh_waits_for_invalidation(void **state)
 	pthread_create(&t, NULL, early_refresher, &e);
 	usleep(50000);
 	assert_int_equal(atomic_load(&e.refreshed), 0);
-	read_lock(&gpc.lock);
+	gpc_read_lock(&gpc);
 	assert_false(gpc.valid);
-	rwlock_unlock(&gpc.lock);
+	gpc_read_unlock(&gpc);
 	guest_mem_invalidate_end(mem, 0x70000, PAGE);
 	pthread_join(t, NULL);
 	assert_int_equal(atomic_load(&e.refreshed), 1);

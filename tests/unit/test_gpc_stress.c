@@ -11,7 +11,8 @@
  *    removed region is unmapped);
  *  - discarded pages read zero right after the discard, unless a user refreshed after it;
  *  - no deadlock: a watchdog aborts if the run overstays;
- *  - progress: every user completed accesses.
+ *  - progress: every user completed accesses;
+ *  - readers in a tight loop do not starve invalidations (test_readers_do_not_starve_...).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -240,11 +241,129 @@ static void test_discard_then_zero(void **state)
 	guest_mem_destroy(&mem);
 }
 
+/*
+ * Writers are not starved: more reader threads than gpc->lock has slots (so slots are shared)
+ * keep one cache read-locked back to back, each holding it across a few accesses so that
+ * their read sections overlap and the lock is rarely free. Every invalidation of the page
+ * must still complete (with a reader-preferring rwlock they can wait forever); the watchdog
+ * turns a starved invalidation into a failure. The invalidations also refresh the cache
+ * (readers must get back in) and no reader may be inside while the page is being destroyed.
+ */
+#define NR_HOGS (GPC_LOCK_SLOTS + 2)
+#define NR_HOG_INVALIDATIONS 50
+
+struct hogs {
+	struct guest_mem mem;
+	struct gpc gpc;
+	_Atomic int destroying;
+	_Atomic bool stop;
+	_Atomic int started;
+	_Atomic uint64_t accesses[NR_HOGS];
+	_Atomic uint64_t violations;
+};
+
+static void hog_invalidate_hook(void *arg, uint64_t gpa, uint64_t len, bool begin)
+{
+	struct hogs *h = arg;
+
+	(void)gpa, (void)len;
+	atomic_fetch_add(&h->destroying, begin ? 1 : -1);
+}
+
+struct hog_arg {
+	struct hogs *h;
+	int id;
+};
+
+static void *hog_thread(void *arg)
+{
+	struct hog_arg *a = arg;
+	struct hogs *h = a->h;
+	bool counted = false;
+
+	while (!atomic_load(&h->stop)) {
+		volatile uint64_t *p = gpc_begin(&h->gpc, 0x8000, 8);
+
+		assert_non_null(p);
+		for (int i = 0; i < 64; i++)
+			(void)p[0]; /* reads only: readers share the cache and the page */
+		if (atomic_load(&h->destroying))
+			atomic_fetch_add(&h->violations, 1);
+		gpc_end(&h->gpc);
+		atomic_fetch_add(&h->accesses[a->id], 1);
+		if (!counted) {
+			counted = true;
+			atomic_fetch_add(&h->started, 1);
+		}
+	}
+	return NULL;
+}
+
+static uint64_t hog_accesses(struct hogs *h)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < NR_HOGS; i++)
+		n += atomic_load(&h->accesses[i]);
+	return n;
+}
+
+static void test_readers_do_not_starve_invalidation(void **state)
+{
+	struct hogs *h = calloc(1, sizeof(*h));
+	struct hog_arg args[NR_HOGS];
+	pthread_t t[NR_HOGS];
+	uint64_t before = 0;
+	int done;
+
+	(void)state;
+	signal(SIGALRM, watchdog);
+	alarm(WATCHDOG_S);
+	guest_mem_init(&h->mem, -1, MEM_BACKING_MEMFD, 0);
+	assert_int_equal(guest_mem_add_ram(&h->mem, 0, RAM_SIZE), 0);
+	h->mem.invalidate_hook = hog_invalidate_hook;
+	h->mem.invalidate_hook_arg = h;
+	gpc_init(&h->gpc, &h->mem, "hogged");
+	assert_int_equal(gpc_activate(&h->gpc, 0x8000, 8), 0);
+	for (int i = 0; i < NR_HOGS; i++) {
+		args[i] = (struct hog_arg){ h, i };
+		pthread_create(&t[i], NULL, hog_thread, &args[i]);
+	}
+	while (atomic_load(&h->started) < NR_HOGS)
+		sched_yield();
+
+	for (done = 0; done < NR_HOG_INVALIDATIONS; done++) {
+		/*
+		 * Readers are back in their loop on the refreshed cache before the next
+		 * invalidation (back to back, they would wait in gpc_refresh() instead).
+		 */
+		while (hog_accesses(h) < before + 4 * NR_HOGS)
+			sched_yield();
+		assert_int_equal(guest_mem_discard(&h->mem, 0x8000, GUEST_PAGE_SIZE), 0);
+		before = hog_accesses(h);
+	}
+	atomic_store(&h->stop, true);
+	for (int i = 0; i < NR_HOGS; i++)
+		pthread_join(t[i], NULL);
+	alarm(0);
+
+	printf("hogs: %d invalidations completed under %d readers, %llu refreshes\n", done, NR_HOGS,
+	       (unsigned long long)h->gpc.refreshes);
+	assert_int_equal(done, NR_HOG_INVALIDATIONS);
+	assert_int_equal(atomic_load(&h->violations), 0);
+	/* each discard found the cache valid and marked it: readers refreshed after each one */
+	assert_true(h->gpc.refreshes >= 1 + NR_HOG_INVALIDATIONS);
+	gpc_destroy(&h->gpc);
+	guest_mem_destroy(&h->mem);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stress_caches_under_invalidation),
 		cmocka_unit_test(test_discard_then_zero),
+		cmocka_unit_test(test_readers_do_not_starve_invalidation),
 	};
 
 	return cmocka_run_group_tests_name("gpc_stress", tests, NULL, NULL);
