@@ -53,7 +53,8 @@
  *                                   generation++; unlock; region_release() = munmap the
  *                                   view (destroy); invalidate_end
  *     re-add                        write_lock(layout): add region, generation++
- *   Locks are blocking guards (mutex = bit, rwlock = reader count + writer bit), so a deadlock
+ *   Locks are blocking guards (mutex = bit, rwlock = reader count + writer bit; gpc->lock
+ *   also has a pending-writer bit that holds new readers off), so a deadlock
  *   is an invalid end state.  Order (vmm/lock.h): VM config -> vCPU -> Xen -> cache refresh
  *   -> memory layout -> registry -> cache rwlock.
  *
@@ -102,6 +103,7 @@
  *   MUTANT_COUNT_BEFORE_PAUSE the layout change raises in_progress before pausing vCPUs; a
  *                             vCPU spinning in gpc_refresh() never reaches its pause point.
  *   other: NITER, NINV, MAXMOVES, NITER_IO (bounds), IOTHREAD, NO_P2C (check P2b only),
+ *   GPC_PLAIN_RWLOCK (gpc->lock without the writer preference, as before the slot lock),
  *   LAYOUT_LOCK_FIRST (layout change takes layout_lock before in_progress++, as the
  *   protocol brief words it, instead of after the marking as guest_mem_remove_region() does).
  */
@@ -138,6 +140,7 @@ bit  registry;                /* mem->registry_lock */
 
 /* ---- the cache (struct gpc) ---- */
 byte gpc_r; bit gpc_w;        /* gpc->lock */
+bit  gpc_wp;                  /* a writer marked the slots, waits for readers to leave */
 bit  refresh_m;               /* gpc->refresh_lock */
 bit  c_valid;
 byte c_gpa;                   /* registry bucket / gpc->gpa */
@@ -159,9 +162,18 @@ inline rlock_layout()   { layout_w == 0 -> layout_r++ }
 inline runlock_layout() { assert(layout_r > 0); layout_r-- }
 inline wlock_layout()   { layout_w == 0 && layout_r == 0 -> layout_w = 1 }
 inline wunlock_layout() { assert(layout_w == 1); layout_w = 0 }
+/*
+ * gpc->lock prefers writers (gpc.c): a writer first marks the lock, which turns new readers
+ * away, then waits for the readers inside. GPC_PLAIN_RWLOCK: no preference, as before.
+ */
+#ifdef GPC_PLAIN_RWLOCK
 inline rlock_gpc()      { gpc_w == 0 -> gpc_r++ }
-inline runlock_gpc()    { assert(gpc_r > 0); gpc_r-- }
 inline wlock_gpc()      { gpc_w == 0 && gpc_r == 0 -> gpc_w = 1 }
+#else
+inline rlock_gpc()      { gpc_w == 0 && gpc_wp == 0 -> gpc_r++ }
+inline wlock_gpc()      { gpc_w == 0 && gpc_wp == 0 -> gpc_wp = 1; gpc_r == 0 -> gpc_wp = 0; gpc_w = 1 }
+#endif
+inline runlock_gpc()    { assert(gpc_r > 0); gpc_r-- }
 inline wunlock_gpc()    { assert(gpc_w == 1); gpc_w = 0 }
 
 /* gpc_check(): caller holds gpc->lock for reading */
