@@ -163,6 +163,27 @@ virtio_blk() {
     return 0
 }
 
+# SIGTERM while the guest runs: minivmm ends the VM cleanly (status 143, --stats printed) and
+# what the guest wrote with O_DIRECT (completed, never flushed by the guest) is in the image
+virtio_blkterm() {
+    local k=$1 img=/tmp/disk-term-$1.img pat img_md5
+    rm -f "$img"
+    truncate -s 64M "$img"
+    vstart "$k" blkterm --disk "path=$img" --stats
+    if ! vwait "VIRTIO-BLKTERM-WRITTEN|VIRTIO-FAIL" 150; then vexit 0; vlog; return 1; fi
+    kill -TERM "$VPID"
+    vexit 30
+    vlog
+    pat=$(vfield md5 "$(vline VIRTIO-BLKTERM-WRITTEN)")
+    img_md5=$(dd if="$img" bs=1M skip=8 count=4 2>/dev/null | md5sum | cut -d' ' -f1)
+    say "INFO $TEST_NAME vmm_status=$VRC guest_md5=$pat image_md5=$img_md5"
+    [ -n "$pat" ] || { reason "guest wrote no pattern"; return 1; }
+    [ "$VRC" = 143 ] || { reason "minivmm status $VRC after SIGTERM, not 143"; return 1; }
+    grep -q 'minivmm stats: exit status 143' "$VLOG" || { reason "no --stats after SIGTERM"; return 1; }
+    [ "$img_md5" = "$pat" ] || { reason "image after SIGTERM has $img_md5, guest wrote $pat"; return 1; }
+    return 0
+}
+
 # a read-only disk: reads work, writes and discards are refused, the image is unchanged
 virtio_blkro() {
     local k=$1 img=/tmp/disk-ro-$1.img before after pat got w d
@@ -330,6 +351,7 @@ if minivmm run --help 2>/dev/null | grep -q -- '--disk'; then
         k=${k##*/}
         t "virtio-blk-$k" virtio_blk "$k"
         t "virtio-blkro-$k" virtio_blkro "$k"
+        t "virtio-blkterm-$k" virtio_blkterm "$k"
         t "virtio-rng-$k" virtio_rng "$k"
         t "virtio-balloon-$k" virtio_balloon "$k"
         t "virtio-inflate-$k" virtio_inflate "$k"

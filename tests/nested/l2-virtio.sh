@@ -56,6 +56,16 @@ l2v_blk() {
     sleep 600
 }
 
+# 4 MiB at 8 MiB with O_DIRECT and no flush, then wait for L1's SIGTERM of the VMM
+l2v_blkterm() {
+    blk_info || return
+    dd if=/dev/urandom of=/tmp/pattern bs=1M count=4 2>/dev/null
+    dd if=/tmp/pattern of=/dev/vda bs=1M seek=8 oflag=direct 2>/dev/null ||
+        { echo "VIRTIO-FAIL O_DIRECT write to /dev/vda"; return 1; }
+    echo "VIRTIO-BLKTERM-WRITTEN md5=$(md5sum </tmp/pattern | cut -d' ' -f1)"
+    sleep 600
+}
+
 l2v_blkro() {
     blk_info || return
     dd if=/dev/vda bs=1M skip=8 count=4 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1 |
@@ -161,7 +171,7 @@ l2v_console() {
 l2_virtio() {
     virtio_modules
     case $1 in
-        blk|blkro|rng|balloon|perf|inflate|console) "l2v_$1" ;;
+        blk|blkro|blkterm|rng|balloon|perf|inflate|console) "l2v_$1" ;;
         *) echo "VIRTIO-FAIL unknown test $1" ;;
     esac
 }
