@@ -434,6 +434,32 @@ def good_input_dir_boots():
     expect(r.returncode == 0 and "hello from" in r.stdout, f"exit {r.returncode} {r.stderr}")
 
 
+
+# ---- hostile guests: the VMM stays responsive and ends the VM cleanly, with --stats ---------
+
+@test
+def uart_flood_ends_at_timeout_with_stats():
+    # a guest writing to the UART forever: --timeout still ends it (124) and the stats count
+    # the flood; the bound on minivmm's run time is run()'s 60 s, not a timing assertion
+    r = run("run", "--kernel", f"{G}/hostile.elf", "--cmdline", "flood", "--timeout", "3",
+            "--stats=json")
+    expect(r.returncode == 124, f"exit {r.returncode}: {r.stderr[-300:]}")
+    s = json.loads([l for l in r.stderr.splitlines() if l.startswith("{")][-1])
+    expect(s["exit_status"] == 124 and s["console_bytes"] > 10000, s)
+    expect(r.stdout.startswith("hostile: flood"), r.stdout[:200])
+
+
+@test
+def hostile_guest_leaves_a_working_vmm():
+    # the garbage written to the UART is not text
+    r = run("run", "--config", os.path.join(ROOT, "configs", "smoke", "hostile.ini"), "--stats",
+            timeout=180, errors="replace")
+    expect(r.returncode == 23, f"exit {r.returncode}: {r.stderr[-500:]}")
+    expect("hostile: VMM still answers" in r.stdout, r.stdout[-500:])
+    expect("minivmm stats: exit status 23" in r.stderr and "vcpu1 exits:" in r.stderr,
+           r.stderr[-500:])
+
+
 @test
 def no_leftover_processes():
     r = subprocess.run(["pgrep", "-f", f"{VMM} run"], capture_output=True, text=True)
