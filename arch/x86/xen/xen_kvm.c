@@ -13,6 +13,18 @@
  *    arguments come from the vCPU's registers in kvm_run's sync regs (no GET/SET_REGS ioctl);
  *    the result goes back in RAX the same way. Guests that execute vmcall directly (modern
  *    Linux) cannot use this transport.
+ *
+ * Upcalls are raised with KVM_SIGNAL_MSI, through the target's local APIC. That is right for
+ * the per-vCPU vectors (HVMOP_set_evtchn_upcall_vector: the guest EOIs them), which Linux
+ * uses since 6.0 when CPUID leaf 4 has XEN_HVM_CPUID_UPCALL_VECTOR (both nested test kernels,
+ * 6.1 and 7.2, do). The global callback vector (HVM_PARAM_CALLBACK_IRQ of type vector) is
+ * injected by Xen without the APIC and never EOIed, so raised this way its ISR bit would stay
+ * set and block the vCPU's interrupts of equal or lower priority: only older guests rely on
+ * it, and it is not delivered correctly yet. The candidates, none done: KVM's own delivery
+ * (KVM_XEN_ATTR_TYPE_UPCALL_VECTOR) needs KVM to own vcpu_info (KVM_XEN_VCPU_ATTR_TYPE_
+ * VCPU_INFO), and KVM then writes its own pvclock there, a second time base beside ours;
+ * KVM_SET_VCPU_EVENTS injection from the vCPU's thread needs an interrupt window, which KVM
+ * does not report with an in-kernel PIC.
  */
 #include <errno.h>
 #include <stdlib.h>
