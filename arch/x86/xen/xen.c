@@ -59,6 +59,7 @@ struct xen *xen_new(struct guest_mem *mem, const struct xen_config *cfg, const s
 	xen->version = cfg->version ? cfg->version : XEN_DEFAULT_VERSION;
 	xen->boot_ns = xen_now_ns();
 	xen->shinfo_gpa = XEN_INVALID_GPA;
+	xen->timer_wake_at = UINT64_MAX;
 	mutex_init(&xen->lock, "xen->lock", LOCK_RANK_XEN);
 	gpc_init(&xen->shinfo_cache, mem, "xen shared_info");
 	for (unsigned int i = 0; i < cfg->nr_vcpus; i++) {
@@ -394,6 +395,7 @@ void xen_get_event_stats(struct xen *xen, struct xen_event_stats *out)
 	out->coalesced = atomic_load(&xen->events_coalesced);
 	out->masked = atomic_load(&xen->events_masked);
 	out->undeliverable = atomic_load(&xen->events_lost);
+	out->timer_wakes = atomic_load(&xen->timer_wakes);
 }
 
 #define STAT_LINE 1024
@@ -416,11 +418,12 @@ void xen_print_stats_core(struct xen *xen, FILE *out)
 {
 	fprintf(out,
 		"minivmm stats: xen: events delivered %llu, coalesced %llu, masked %llu, "
-		"undeliverable %llu\n",
+		"undeliverable %llu; timer thread woken by %llu set timers\n",
 		(unsigned long long)atomic_load(&xen->events_sent),
 		(unsigned long long)atomic_load(&xen->events_coalesced),
 		(unsigned long long)atomic_load(&xen->events_masked),
-		(unsigned long long)atomic_load(&xen->events_lost));
+		(unsigned long long)atomic_load(&xen->events_lost),
+		(unsigned long long)atomic_load(&xen->timer_wakes));
 	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
 		struct xen_vcpu *v = &xen->vcpus[i];
 		char line[STAT_LINE];
@@ -467,11 +470,12 @@ void xen_print_stats_json(struct xen *xen, FILE *out)
 {
 	fprintf(out,
 		"{\"events\":{\"delivered\":%llu,\"coalesced\":%llu,\"masked\":%llu,"
-		"\"undeliverable\":%llu},\"vcpus\":[",
+		"\"undeliverable\":%llu},\"timer_thread_wakes\":%llu,\"vcpus\":[",
 		(unsigned long long)atomic_load(&xen->events_sent),
 		(unsigned long long)atomic_load(&xen->events_coalesced),
 		(unsigned long long)atomic_load(&xen->events_masked),
-		(unsigned long long)atomic_load(&xen->events_lost));
+		(unsigned long long)atomic_load(&xen->events_lost),
+		(unsigned long long)atomic_load(&xen->timer_wakes));
 	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
 		struct xen_vcpu *v = &xen->vcpus[i];
 		bool first = true;

@@ -98,7 +98,14 @@ struct xen {
 	pthread_t timer_thread;
 	bool timer_started;
 	_Atomic uint32_t timer_seq;
-	uint8_t *timer_fire; /* scratch of xen_timers_run: one flag per vCPU */
+	/*
+	 * locked: the timer thread looks at the timers again by this Xen system time at the
+	 * latest (its earliest deadline); UINT64_MAX while it has none or has not looked yet.
+	 * A deadline set no earlier needs no wake-up.
+	 */
+	uint64_t timer_wake_at;
+	_Atomic uint64_t timer_wakes; /* wake-ups of the timer thread by a set timer */
+	uint8_t *timer_fire;	      /* scratch of xen_timers_run: one flag per vCPU */
 
 	/* the glue's (xen_kvm.c) */
 	int transport;

@@ -10,7 +10,9 @@
  * or a kick (ops->interrupted) is noticed even without a wake.
  *
  * Timers: one thread per VM sleeps until the earliest single-shot deadline and delivers
- * VIRQ_TIMER through the ordinary send path, like any other sender thread.
+ * VIRQ_TIMER through the ordinary send path, like any other sender thread. Setting a timer
+ * wakes it only for a deadline earlier than the one it already sleeps until (timer_wake_at);
+ * a deadline already due fires at once on the calling vCPU's thread.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -197,15 +199,42 @@ int64_t xen_sched_op(struct xen_vcpu *v, uint64_t cmd, uint64_t arg)
 int64_t xen_set_timer(struct xen_vcpu *v, uint64_t deadline, bool must_be_future)
 {
 	struct xen *xen = v->xen;
+	uint64_t now = xen_system_time(xen);
+	bool wake;
 
-	if (must_be_future && deadline < xen_system_time(xen))
+	if (must_be_future && deadline < now)
 		return -XEN_ETIME;
+	if (deadline <= now) {
+		/*
+		 * Already due (a guest asking for a short delay, or one the exit itself used
+		 * up): fire it here, on the vCPU's own thread, as Xen does, rather than through
+		 * two context switches (the timer thread woken, then the vCPU interrupted).
+		 */
+		mutex_lock(&xen->lock);
+		v->timer_armed = false;
+		mutex_unlock(&xen->lock);
+		atomic_fetch_add(&v->timer_fires, 1);
+		xen_send_virq(xen, v, VIRQ_TIMER);
+		return 0;
+	}
 	mutex_lock(&xen->lock);
 	v->timer_deadline = deadline;
 	v->timer_armed = true;
+	/*
+	 * Wake the timer thread only when it would look too late. A Linux guest re-arms its
+	 * timer at every tick, and each wake-up is a context switch in which this vCPU thread
+	 * may lose its CPU: in the nested L1 (one CPU) the futex wake-ups were 60% of the time
+	 * spent in hypercalls while Linux booted; a fifth to a third of the re-arms need none.
+	 */
+	wake = deadline < xen->timer_wake_at;
+	if (wake)
+		xen->timer_wake_at = deadline;
 	mutex_unlock(&xen->lock);
-	atomic_fetch_add(&xen->timer_seq, 1);
-	xen_futex_wake(&xen->timer_seq);
+	if (wake) {
+		atomic_fetch_add(&xen->timer_wakes, 1);
+		atomic_fetch_add(&xen->timer_seq, 1);
+		xen_futex_wake(&xen->timer_seq);
+	}
 	return 0;
 }
 
@@ -237,6 +266,7 @@ uint64_t xen_timers_run(struct xen *xen)
 			next = v->timer_deadline;
 		}
 	}
+	xen->timer_wake_at = next ? next : UINT64_MAX;
 	mutex_unlock(&xen->lock);
 	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
 		if (xen->timer_fire[i]) {
