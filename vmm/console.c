@@ -37,6 +37,7 @@ int console_init(struct console *con, struct vm *vm, const struct vm_config *cfg
 {
 	memset(con, 0, sizeof(*con));
 	mutex_init(&con->lock, "console->lock", LOCK_RANK_CONSOLE);
+	mutex_init(&con->out_lock, "console->out_lock", LOCK_RANK_CONSOLE_OUT);
 	con->vm = vm;
 	con->out_fd = out_fd;
 	con->log_fd = -1;
@@ -75,20 +76,26 @@ void console_destroy(struct console *con)
 		close(con->log_fd);
 	con->log_fd = -1;
 	mutex_destroy(&con->lock);
+	mutex_destroy(&con->out_lock);
 }
 
-static void write_all(int fd, const uint8_t *buf, size_t len)
+static void write_all(struct console *con, int fd, const uint8_t *buf, size_t len)
 {
-	while (len) {
+	while (len && !atomic_load(&con->closing)) {
 		ssize_t n = write(fd, buf, len);
 
 		if (n < 0 && errno == EINTR)
-			continue;
+			continue; /* a kick: the loop condition says whether the VM is stopping */
 		if (n <= 0)
 			return; /* a closed stdout must not stop the guest */
 		buf += n;
 		len -= (size_t)n;
 	}
+}
+
+void console_close_output(struct console *con)
+{
+	atomic_store(&con->closing, true);
 }
 
 /*
@@ -149,14 +156,21 @@ void console_output(struct console *con, const uint8_t *buf, size_t len)
 	bool matching;
 	uint64_t now;
 
+	/*
+	 * Out first, under its own lock: a stdout nobody reads blocks here, and must not block
+	 * the main loop's console_poll() or the --timeout behind it.
+	 */
+	mutex_lock(&con->out_lock);
+	write_all(con, con->out_fd, buf, len);
+	if (con->log_fd >= 0)
+		write_all(con, con->log_fd, buf, len);
+	mutex_unlock(&con->out_lock);
+
 	mutex_lock(&con->lock);
 	now = mono_ns();
 	if (!con->bytes && len)
 		con->first_byte_ns = now - con->start_ns;
 	con->bytes += len;
-	write_all(con->out_fd, buf, len);
-	if (con->log_fd >= 0)
-		write_all(con->log_fd, buf, len);
 	matching = con->nr_expect || con->nr_fail_on;
 	for (size_t i = 0; matching && i < len; i++) {
 		char c = (char)buf[i];

@@ -9,6 +9,7 @@
 #define MINIVMM_CONSOLE_H
 
 #include <regex.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,7 +29,10 @@ struct console_pattern {
 };
 
 struct console {
-	struct mutex lock; /* everything below; taken by whichever thread writes the console */
+	/* the write to out_fd/log_fd: keeps vCPUs' output in order; may block on a slow reader */
+	struct mutex out_lock;
+	_Atomic bool closing; /* the VM is stopping: output is dropped, blocked writes give up */
+	struct mutex lock;    /* everything below; never held across I/O (the main loop takes it) */
 	struct vm *vm;
 	int out_fd;
 	int log_fd;
@@ -52,6 +56,11 @@ void console_destroy(struct console *con);
 /* Guest output: write it out, log it, match it. Stops the VM on fail-on or when done. */
 void console_output(struct console *con, const uint8_t *buf, size_t len);
 bool console_all_expected(struct console *con);
+/*
+ * The VM is stopping: drop further output, and make a write blocked on a reader that went
+ * away give up at its next EINTR (the vCPU kicks), so vCPU threads can be joined.
+ */
+void console_close_output(struct console *con);
 /* Match the pending partial line now (the main loop calls this every CONSOLE_POLL_MS). */
 void console_poll(struct console *con);
 /* Are patterns still waiting to match? */

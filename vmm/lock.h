@@ -25,8 +25,10 @@
  *   LOCK_RANK_MEM_REGISTRY   mem->registry_lock: which caches cover which pages
  *   LOCK_RANK_CACHE          gpc->lock (rwlock): a cache's gpa, pointer, valid flag
  *   LOCK_RANK_DEVICE         per-device register state (UART, ...)
- *   LOCK_RANK_CONSOLE        console output, log and pattern matching (written under a
- *                            device lock); leaf
+ *   LOCK_RANK_CONSOLE        console line and pattern-matching state (under a device lock;
+ *                            the main loop polls it, so never held across I/O)
+ *   LOCK_RANK_CONSOLE_OUT    console->out_lock: the write of guest output to stdout and the
+ *                            log, which may block on a reader; leaf
  *
  * Pause-all and layout changes (vm.h): the pauser holds config_lock, and per vCPU its lock,
  * while it waits for vCPUs to park; vCPUs park at the top of their run loop holding nothing.
@@ -55,6 +57,7 @@ enum lock_rank {
 	LOCK_RANK_CACHE = 70,
 	LOCK_RANK_DEVICE = 80,
 	LOCK_RANK_CONSOLE = 90,
+	LOCK_RANK_CONSOLE_OUT = 95,
 };
 
 struct lock_class {

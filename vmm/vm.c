@@ -607,6 +607,30 @@ static int vm_final_status(struct vm *vm)
 	return status;
 }
 
+/*
+ * Join a stopped vCPU, kicking it again now and then: a kick that lands just before the
+ * thread enters a blocking write (console output to a reader that went away) is lost, and
+ * only a later one makes that write return EINTR and see the console closing.
+ */
+static void vm_join_vcpu(struct vcpu *vcpu)
+{
+	struct timespec deadline;
+
+	if (!atomic_load(&vcpu->thread_started))
+		return;
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += 100 * 1000 * 1000;
+		if (deadline.tv_nsec >= 1000000000) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000;
+		}
+		if (pthread_timedjoin_np(vcpu->thread, NULL, &deadline) != ETIMEDOUT)
+			return;
+		vcpu_kick(vcpu);
+	}
+}
+
 int vm_run(struct vm *vm)
 {
 	sigset_t stop_signals, old;
@@ -642,12 +666,12 @@ int vm_run(struct vm *vm)
 	}
 	vm_main_loop(vm, sig_fd);
 	vm_close_requests(vm); /* vCPUs waiting for the main thread return to their loop */
+	if (vm->console_ready)
+		console_close_output(&vm->console);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]); /* covers a stop requested while threads were starting */
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		if (atomic_load(&vm->vcpus[i].thread_started))
-			pthread_join(vm->vcpus[i].thread, NULL);
-	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vm_join_vcpu(&vm->vcpus[i]);
 	close(sig_fd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return vm_final_status(vm);
