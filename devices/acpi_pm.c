@@ -52,7 +52,8 @@ static void acpi_pm_io(struct vcpu *vcpu, uint64_t off, uint8_t *data, uint32_t 
 			vm_request_stop(vcpu->vm, VM_EXIT_OK, "guest powered off (ACPI S5)");
 			break;
 		}
-		pr_warn("vcpu%d: guest asked for ACPI sleep type %u, which minivmm does not "
+		pr_warn_ratelimited(
+			"vcpu%d: guest asked for ACPI sleep type %u, which minivmm does not "
 			"offer; ignored",
 			vcpu->id, (v & SLP_TYP_MASK) >> SLP_TYP_SHIFT);
 		break;

@@ -31,6 +31,14 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	fprintf(stderr, "minivmm: %s: %s\n", level_names[level], line);
 }
 
+bool log_ratelimit_pass(_Atomic unsigned long *count, unsigned long *nth)
+{
+	unsigned long n = atomic_fetch_add_explicit(count, 1, memory_order_relaxed) + 1;
+
+	*nth = n;
+	return n <= LOG_RATELIMIT_BURST || (n & (n - 1)) == 0;
+}
+
 int log_parse_level(const char *name, enum log_level *out)
 {
 	for (unsigned int i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {

@@ -138,8 +138,8 @@ void virtio_dev_needs_reset(struct virtio_dev *dev, const char *why)
 {
 	if (dev->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
-	pr_warn("%s: the driver broke the virtio protocol (%s): device needs a reset", dev->name,
-		why);
+	pr_warn_ratelimited("%s: the driver broke the virtio protocol (%s): device needs a reset",
+			    dev->name, why);
 	dev->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (dev->status & VIRTIO_STATUS_DRIVER_OK)
 		dev_inject(dev, VIRTIO_INT_CONFIG);

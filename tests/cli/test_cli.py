@@ -450,6 +450,24 @@ def uart_flood_ends_at_timeout_with_stats():
 
 
 @test
+def blocked_stdout_does_not_stop_timeout():
+    # stdout is a pipe nobody reads: the flood fills it and the vCPU blocks in write(); the
+    # main loop must still end the VM at --timeout, with --expect being polled meanwhile
+    rfd, wfd = os.pipe()
+    try:
+        r = subprocess.run([VMM, "run", "--kernel", f"{G}/hostile.elf", "--cmdline", "flood",
+                            "--cpus", "2", "--timeout", "3", "--expect", "never printed",
+                            "--stats=json"], stdout=wfd, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, text=True, timeout=60)
+    finally:
+        os.close(wfd)
+        os.close(rfd)
+    expect(r.returncode == 124, f"exit {r.returncode}: {r.stderr[-300:]}")
+    s = json.loads([l for l in r.stderr.splitlines() if l.startswith("{")][-1])
+    expect(s["exit_status"] == 124 and s["console_bytes"] > 0, s)
+
+
+@test
 def hostile_guest_leaves_a_working_vmm():
     # the garbage written to the UART is not text
     r = run("run", "--config", os.path.join(ROOT, "configs", "smoke", "hostile.ini"), "--stats",
@@ -458,6 +476,9 @@ def hostile_guest_leaves_a_working_vmm():
     expect("hostile: VMM still answers" in r.stdout, r.stdout[-500:])
     expect("minivmm stats: exit status 23" in r.stderr and "vcpu1 exits:" in r.stderr,
            r.stderr[-500:])
+    # guest-triggered warnings are rate limited per call site: a burst of 10, then 2^k-th
+    sleeps = r.stderr.count("guest asked for ACPI sleep type")
+    expect(sleeps <= 10 + 20, f"{sleeps} ACPI sleep warnings: the guest floods the log")
 
 
 @test
