@@ -321,19 +321,6 @@ static void mmio_phase(struct cpu_state *c)
 
 /* ---- Xen hypercalls ------------------------------------------------------------------- */
 
-static long hcall5(unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
-{
-	register uint64_t r10 __asm__("r10") = a4;
-	register uint64_t r8 __asm__("r8") = a5;
-	long ret;
-
-	__asm__ volatile("call *%[entry]"
-			 : "=a"(ret), "+D"(a1), "+S"(a2), "+d"(a3), "+r"(r10), "+r"(r8)
-			 : [entry] "r"(xen_hypercall_page + nr * XEN_HYPERCALL_STUB_SIZE)
-			 : "memory", "rcx", "r9", "r11");
-	return ret;
-}
-
 /* A result is a Xen errno (-1..-4095, Xen's are far smaller) or >= 0. */
 static long xen_check(struct cpu_state *c, unsigned nr, long r)
 {
@@ -356,15 +343,16 @@ static void xen_phase(struct cpu_state *c)
 	for (unsigned nr = 0; nr < 64; nr++) {
 		/* every argument wild: int-typed sub-ops truncate to >= 0x1000, never a command */
 		for (unsigned k = 0; k < 8; k++)
-			xen_check(c, nr, hcall5(nr, wild(c), wild(c), wild(c), wild(c), wild(c)));
+			xen_check(c, nr,
+				  xen_hcall5(nr, wild(c), wild(c), wild(c), wild(c), wild(c)));
 		/* small sub-op numbers (the vCPU id too, for vcpu_op), wild pointers */
 		for (uint64_t cmd = 0; cmd < 16; cmd++) {
 			if (nr == __HYPERVISOR_sched_op && cmd == SCHEDOP_block)
 				continue;
 			xen_check(c, nr,
-				  hcall5(nr, cmd,
-					 nr == __HYPERVISOR_vcpu_op ? rnd_below(p, 3) : wild(c),
-					 wild(c), wild(c), wild(c)));
+				  xen_hcall5(nr, cmd,
+					     nr == __HYPERVISOR_vcpu_op ? rnd_below(p, 3) : wild(c),
+					     wild(c), wild(c), wild(c)));
 		}
 	}
 	for (uint64_t i = 0; i < rounds / 8; i++)

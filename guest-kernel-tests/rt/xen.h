@@ -23,10 +23,12 @@
 /* ---- hypercalls ---- */
 extern uint8_t xen_hypercall_page[XEN_PAGE_SIZE];
 
-static inline long xen_hcall(unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3)
+/* a hypercall with all five argument registers (RDI, RSI, RDX, R10, R8) */
+static inline long xen_hcall5(unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+			      uint64_t a5)
 {
-	register uint64_t r10 __asm__("r10") = 0;
-	register uint64_t r8 __asm__("r8") = 0;
+	register uint64_t r10 __asm__("r10") = a4;
+	register uint64_t r8 __asm__("r8") = a5;
 	long ret;
 
 	__asm__ volatile("call *%[entry]"
@@ -34,6 +36,11 @@ static inline long xen_hcall(unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3)
 			 : [entry] "r"(xen_hypercall_page + nr * XEN_HYPERCALL_STUB_SIZE)
 			 : "memory", "rcx", "r9", "r11");
 	return ret;
+}
+
+static inline long xen_hcall(unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	return xen_hcall5(nr, a1, a2, a3, 0, 0);
 }
 
 static inline long xen_op(unsigned nr, unsigned cmd, void *arg)
