@@ -163,10 +163,17 @@ static const struct rule guest_memory_rules[] = {
 };
 
 /* interrupts: device interrupts raised from where the device runs (serial THR/IER writes on
- * a vCPU thread, console input in the main loop). */
+ * a vCPU thread, console input in the main loop), and the Xen timer thread's timerfd
+ * (xen_sched.c), set by vCPUs arming timers, by that thread, and by a stop from anywhere. */
 static const struct rule interrupt_rules[] = {
 	IOCTL(KVM_IRQ_LINE),
 	IOCTL(KVM_SIGNAL_MSI),
+	ALLOW(timerfd_settime),
+};
+
+/* xen_timer: the Xen timer thread sleeps in read() on its timerfd. */
+static const struct rule xen_timer_rules[] = {
+	ALLOW(read),
 };
 
 /* vcpu: the KVM_RUN loop and what a vCPU's own exits need (vcpu.c). */
@@ -239,6 +246,7 @@ static const struct rule_group group_interrupts = GROUP("interrupts", interrupt_
 static const struct rule_group group_vcpu = GROUP("vcpu", vcpu_rules);
 static const struct rule_group group_event_loop = GROUP("event loop", event_loop_rules);
 static const struct rule_group group_xen = GROUP("xen", xen_rules);
+static const struct rule_group group_xen_timer = GROUP("xen timer", xen_timer_rules);
 static const struct rule_group group_virtio = GROUP("virtio", virtio_rules);
 static const struct rule_group group_io = GROUP("io", io_rules);
 
@@ -252,7 +260,7 @@ static const struct rule_group group_io = GROUP("io", io_rules);
  *   vCPU:  KVM_RUN, port I/O and MMIO handlers (they write to stdout and log files and raise
  *          IRQs), discards/conversions (testdev, KVM_HC_MAP_GPA_RANGE, memory faults, Xen
  *          decrease_reservation), Xen hypercalls (block/poll sleep on a futex).
- *   timer: sleeps on a futex, raises interrupts (the Xen single-shot timers, xen_sched.c).
+ *   timer: sleeps on a timerfd, raises interrupts (the Xen single-shot timers, xen_sched.c).
  *   I/O:   blocking reads/writes/syncs on already-open fds.
  */
 static const struct {
@@ -268,7 +276,9 @@ static const struct {
 				{ &group_vcpu, &group_interrupts, &group_guest_memory, &group_xen,
 				  &group_runtime },
 				SCMP_SYS(ioctl) },
-	[SANDBOX_ROLE_TIMER] = { "timer", { &group_interrupts, &group_runtime }, SCMP_SYS(futex) },
+	[SANDBOX_ROLE_TIMER] = { "timer",
+				 { &group_xen_timer, &group_interrupts, &group_runtime },
+				 SCMP_SYS(read) },
 	[SANDBOX_ROLE_IO] = { "I/O", { &group_io, &group_runtime }, SCMP_SYS(io_uring_enter) },
 };
 

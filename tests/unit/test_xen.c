@@ -502,12 +502,12 @@ static void test_virq_timer(void **state)
 	assert_int_equal(xf_evtchn(&F, 1, EVTCHNOP_bind_virq, &bv, sizeof(bv)), 0);
 }
 
-static uint64_t timer_wakes(void)
+static uint64_t timer_moves(void)
 {
 	struct xen_event_stats ev;
 
 	xen_get_event_stats(F.xen, &ev);
-	return ev.timer_wakes;
+	return ev.timer_moves;
 }
 
 static void arm_at(unsigned int v, uint64_t deadline)
@@ -533,57 +533,60 @@ static int setup_no_timer_thread(void **state)
 }
 
 /*
- * A timer set no earlier than the deadline the timer thread will look at anyway does not
- * wake it (a guest re-arms at every tick); an earlier one does, and any timer while it waits
- * for none; one already due fires on the spot. The test plays the timer thread
- * (xen_timers_run) itself.
+ * A timer set no earlier than the deadline the timer thread will look at anyway leaves its
+ * timerfd alone (a guest re-arms at every tick); an earlier one moves it, and so does any
+ * timer while it waits for none; one already due fires on the spot. The test plays the timer
+ * thread (xen_timers_run) itself.
  */
-static void test_timer_wakeups(void **state)
+static void test_timer_moves(void **state)
 {
-	uint64_t base = xen_system_time(F.xen) + 3600 * 1000000000ull, w0 = timer_wakes();
+	uint64_t base = xen_system_time(F.xen) + 3600 * 1000000000ull, w0 = timer_moves();
 	struct xen_vcpu_stats st;
 
 	(void)state;
 	bind_timers(2);
-	arm_at(0, base + 1000); /* none armed: woken */
-	assert_int_equal(timer_wakes(), w0 + 1);
+	arm_at(0, base + 1000); /* none armed: moved */
+	assert_int_equal(timer_moves(), w0 + 1);
 	arm_at(1, base + 3000); /* later: the thread looks at base + 1000 first */
 	arm_at(1, base + 2000);
-	assert_int_equal(timer_wakes(), w0 + 1);
+	assert_int_equal(timer_moves(), w0 + 1);
 	assert_int_equal(xen_timers_run(F.xen), base + 1000);
-	arm_at(1, base + 1000); /* equal: not woken either */
-	assert_int_equal(timer_wakes(), w0 + 1);
-	arm_at(1, base + 999); /* earlier: woken */
-	assert_int_equal(timer_wakes(), w0 + 2);
+	arm_at(1, base + 1000); /* equal: not moved either */
+	assert_int_equal(timer_moves(), w0 + 1);
+	arm_at(1, base + 999); /* earlier: moved */
+	assert_int_equal(timer_moves(), w0 + 2);
 	arm_at(0, base + 500); /* earlier than that again */
-	assert_int_equal(timer_wakes(), w0 + 3);
+	assert_int_equal(timer_moves(), w0 + 3);
 	assert_int_equal(xen_timers_run(F.xen), base + 500);
 
-	/* stopped timers: the thread waits for none after its next look, so a timer wakes it */
+	/* stopped timers: the thread waits for none after its next look, so a timer moves it */
 	assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_set_timer_op, 0, 0, 0), 0);
 	assert_int_equal(xf_hc(&F, 1, __HYPERVISOR_set_timer_op, 0, 0, 0), 0);
 	assert_int_equal(xen_timers_run(F.xen), 0);
 	arm_at(1, base + 5000);
-	assert_int_equal(timer_wakes(), w0 + 4);
+	assert_int_equal(timer_moves(), w0 + 4);
 
 	/*
 	 * A timer already due fires at once on the caller's thread, replacing the vCPU's armed
-	 * one, and the thread is not woken: the one left is vCPU 1's.
+	 * one, and the thread's expiry is not moved: the one left is vCPU 1's.
 	 */
 	arm_at(0, base + 6000);
-	assert_int_equal(timer_wakes(), w0 + 4);
+	assert_int_equal(timer_moves(), w0 + 4);
 	arm_at(0, xen_system_time(F.xen));
 	assert_int_equal(raised(0), 1);
 	assert_int_equal(raised(1), 0);
-	assert_int_equal(timer_wakes(), w0 + 4);
+	assert_int_equal(timer_moves(), w0 + 4);
 	xen_get_vcpu_stats(F.xen, 0, &st);
 	assert_int_equal(st.timers, 1);
 	assert_int_equal(xen_timers_run(F.xen), base + 5000);
 	assert_int_equal(raised(0), 1);
 }
 
-/* With the real thread: a timer whose setting did not wake it still fires, and not early. */
-static void test_timer_unwoken_fires(void **state)
+/*
+ * With the real thread: a timer whose setting left the timerfd alone still fires, and not
+ * early; so does one that moved it while the thread slept.
+ */
+static void test_timer_unmoved_fires(void **state)
 {
 	uint64_t d0, d1;
 
@@ -599,6 +602,21 @@ static void test_timer_unwoken_fires(void **state)
 	assert_true(wait_for(&F.apic[1].raised, 1, 5000));
 	assert_true(xen_system_time(F.xen) >= d1);
 	assert_int_equal(raised(0), 1);
+
+	/* the thread sleeps towards a far deadline; a nearer one set meanwhile fires first */
+	for (unsigned int v = 0; v < 2; v++) {
+		guest_ack(&shinfo(SHINFO_A)->vcpu_info[v]);
+		for (uint32_t port = 1; port < 64; port++)
+			clear_port(shinfo(SHINFO_A), port);
+	}
+	arm_at(0, xen_system_time(F.xen) + 3600 * 1000000000ull);
+	usleep(10000);
+	d1 = xen_system_time(F.xen) + 30000000;
+	arm_at(1, d1);
+	assert_true(wait_for(&F.apic[1].raised, 2, 5000));
+	assert_true(xen_system_time(F.xen) >= d1);
+	assert_int_equal(raised(0), 1);
+	assert_int_equal(xf_hc(&F, 0, __HYPERVISOR_set_timer_op, 0, 0, 0), 0);
 }
 
 /* ---- blocking -------------------------------------------------------------------------- */
@@ -1322,9 +1340,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mask_unmask, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loopback_interdomain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virq_timer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timer_wakeups, setup_no_timer_thread,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_timer_unwoken_fires, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_moves, setup_no_timer_thread, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_unmoved_fires, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),

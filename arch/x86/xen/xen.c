@@ -60,6 +60,7 @@ struct xen *xen_new(struct guest_mem *mem, const struct xen_config *cfg, const s
 	xen->boot_ns = xen_now_ns();
 	xen->shinfo_gpa = XEN_INVALID_GPA;
 	xen->timer_wake_at = UINT64_MAX;
+	xen->timer_fd = -1;
 	mutex_init(&xen->lock, "xen->lock", LOCK_RANK_XEN);
 	gpc_init(&xen->shinfo_cache, mem, "xen shared_info");
 	for (unsigned int i = 0; i < cfg->nr_vcpus; i++) {
@@ -86,8 +87,7 @@ void xen_stop(struct xen *xen)
 		atomic_fetch_add(&xen->vcpus[i].wake_seq, 1);
 		xen_futex_wake(&xen->vcpus[i].wake_seq);
 	}
-	atomic_fetch_add(&xen->timer_seq, 1);
-	xen_futex_wake(&xen->timer_seq);
+	xen_timer_thread_kick(xen);
 }
 
 void xen_free(struct xen *xen)
@@ -395,7 +395,7 @@ void xen_get_event_stats(struct xen *xen, struct xen_event_stats *out)
 	out->coalesced = atomic_load(&xen->events_coalesced);
 	out->masked = atomic_load(&xen->events_masked);
 	out->undeliverable = atomic_load(&xen->events_lost);
-	out->timer_wakes = atomic_load(&xen->timer_wakes);
+	out->timer_moves = atomic_load(&xen->timer_moves);
 }
 
 #define STAT_LINE 1024
@@ -418,12 +418,12 @@ void xen_print_stats_core(struct xen *xen, FILE *out)
 {
 	fprintf(out,
 		"minivmm stats: xen: events delivered %llu, coalesced %llu, masked %llu, "
-		"undeliverable %llu; timer thread woken by %llu set timers\n",
+		"undeliverable %llu; timer thread moved earlier by %llu set timers\n",
 		(unsigned long long)atomic_load(&xen->events_sent),
 		(unsigned long long)atomic_load(&xen->events_coalesced),
 		(unsigned long long)atomic_load(&xen->events_masked),
 		(unsigned long long)atomic_load(&xen->events_lost),
-		(unsigned long long)atomic_load(&xen->timer_wakes));
+		(unsigned long long)atomic_load(&xen->timer_moves));
 	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
 		struct xen_vcpu *v = &xen->vcpus[i];
 		char line[STAT_LINE];
@@ -470,12 +470,12 @@ void xen_print_stats_json(struct xen *xen, FILE *out)
 {
 	fprintf(out,
 		"{\"events\":{\"delivered\":%llu,\"coalesced\":%llu,\"masked\":%llu,"
-		"\"undeliverable\":%llu},\"timer_thread_wakes\":%llu,\"vcpus\":[",
+		"\"undeliverable\":%llu},\"timer_thread_moved\":%llu,\"vcpus\":[",
 		(unsigned long long)atomic_load(&xen->events_sent),
 		(unsigned long long)atomic_load(&xen->events_coalesced),
 		(unsigned long long)atomic_load(&xen->events_masked),
 		(unsigned long long)atomic_load(&xen->events_lost),
-		(unsigned long long)atomic_load(&xen->timer_wakes));
+		(unsigned long long)atomic_load(&xen->timer_moves));
 	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
 		struct xen_vcpu *v = &xen->vcpus[i];
 		bool first = true;

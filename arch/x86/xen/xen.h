@@ -123,7 +123,7 @@ struct xen_vcpu_stats {
 void xen_get_vcpu_stats(struct xen *xen, unsigned int vcpu, struct xen_vcpu_stats *out);
 struct xen_event_stats {
 	uint64_t delivered, coalesced, masked, undeliverable;
-	uint64_t timer_wakes; /* set timers that woke the timer thread (the others did not need to) */
+	uint64_t timer_moves; /* set timers that moved the timer thread's expiry earlier */
 };
 void xen_get_event_stats(struct xen *xen, struct xen_event_stats *out);
 void xen_print_stats_core(struct xen *xen, FILE *out);

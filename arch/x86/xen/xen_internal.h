@@ -97,14 +97,14 @@ struct xen {
 	/* single-shot timers */
 	pthread_t timer_thread;
 	bool timer_started;
-	_Atomic uint32_t timer_seq;
+	int timer_fd; /* the timer thread sleeps in read() on it; -1: no thread */
 	/*
 	 * locked: the timer thread looks at the timers again by this Xen system time at the
 	 * latest (its earliest deadline); UINT64_MAX while it has none or has not looked yet.
-	 * A deadline set no earlier needs no wake-up.
+	 * A deadline set no earlier leaves timer_fd alone.
 	 */
 	uint64_t timer_wake_at;
-	_Atomic uint64_t timer_wakes; /* wake-ups of the timer thread by a set timer */
+	_Atomic uint64_t timer_moves; /* timer_fd moved earlier by a set timer */
 	uint8_t *timer_fire;	      /* scratch of xen_timers_run: one flag per vCPU */
 
 	/* the glue's (xen_kvm.c) */
@@ -153,6 +153,8 @@ int64_t xen_sched_op(struct xen_vcpu *v, uint64_t cmd, uint64_t arg);
 int64_t xen_set_timer(struct xen_vcpu *v, uint64_t deadline, bool must_be_future);
 int64_t xen_stop_timer(struct xen_vcpu *v);
 int xen_timer_thread_start(struct xen *xen);
+/* Make the timer thread look now, from any thread, no lock needed (it sees xen->stopping). */
+void xen_timer_thread_kick(struct xen *xen);
 void xen_timer_thread_stop(struct xen *xen);
 void xen_futex_wake(_Atomic uint32_t *word);
 

@@ -9,16 +9,18 @@
  * and bumps the word afterwards, so no wake-up is lost. Waits are also sliced, so a stop
  * or a kick (ops->interrupted) is noticed even without a wake.
  *
- * Timers: one thread per VM sleeps until the earliest single-shot deadline and delivers
- * VIRQ_TIMER through the ordinary send path, like any other sender thread. Setting a timer
- * wakes it only for a deadline earlier than the one it already sleeps until (timer_wake_at);
- * a deadline already due fires at once on the calling vCPU's thread.
+ * Timers: one thread per VM sleeps in read() on a timerfd set for the earliest single-shot
+ * deadline and delivers VIRQ_TIMER through the ordinary send path, like any other sender
+ * thread. Setting an earlier deadline moves the timerfd's expiry (timer_wake_at), without
+ * waking the thread; a deadline already due fires at once on the calling vCPU's thread.
  */
+#include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,11 +198,34 @@ int64_t xen_sched_op(struct xen_vcpu *v, uint64_t cmd, uint64_t arg)
 
 /* ---- single-shot timers ---------------------------------------------------------------- */
 
+/*
+ * Set timer_fd to expire at Xen system time `at` but within TIMER_IDLE_NS (so that a stop is
+ * seen even if a kick is lost in a race with this), or at once when stopping. Callers hold
+ * xen->lock (except a stop's kick): the last one to set it saw the latest timers.
+ */
+static void timer_fd_set(struct xen *xen, uint64_t at)
+{
+	struct itimerspec its = { 0 };
+	uint64_t now = xen_now_ns(), ns;
+
+	if (xen->timer_fd < 0)
+		return;
+	if (xen_stopping(xen))
+		ns = 1; /* long past: expired */
+	else if (at < now - xen->boot_ns + TIMER_IDLE_NS)
+		ns = xen->boot_ns + at;
+	else
+		ns = now + TIMER_IDLE_NS;
+	its.it_value.tv_sec = (time_t)(ns / 1000000000ull);
+	its.it_value.tv_nsec = (long)(ns % 1000000000ull);
+	if (timerfd_settime(xen->timer_fd, TFD_TIMER_ABSTIME, &its, NULL))
+		pr_warn("xen: timerfd_settime: %s", strerror(errno));
+}
+
 int64_t xen_set_timer(struct xen_vcpu *v, uint64_t deadline, bool must_be_future)
 {
 	struct xen *xen = v->xen;
 	uint64_t now = xen_system_time(xen);
-	bool wake;
 
 	if (must_be_future && deadline < now)
 		return -XEN_ETIME;
@@ -208,7 +233,7 @@ int64_t xen_set_timer(struct xen_vcpu *v, uint64_t deadline, bool must_be_future
 		/*
 		 * Already due (a guest asking for a short delay, or one the exit itself used
 		 * up): fire it here, on the vCPU's own thread, as Xen does, rather than through
-		 * two context switches (the timer thread woken, then the vCPU interrupted).
+		 * the timer thread and a context switch.
 		 */
 		mutex_lock(&xen->lock);
 		v->timer_armed = false;
@@ -221,20 +246,17 @@ int64_t xen_set_timer(struct xen_vcpu *v, uint64_t deadline, bool must_be_future
 	v->timer_deadline = deadline;
 	v->timer_armed = true;
 	/*
-	 * Wake the timer thread only when it would look too late. A Linux guest re-arms its
-	 * timer at every tick, and each wake-up is a context switch in which this vCPU thread
-	 * may lose its CPU: in the nested L1 (one CPU) the futex wake-ups were 60% of the time
-	 * spent in hypercalls while Linux booted; a fifth to a third of the re-arms need none.
+	 * The timer thread sleeps on timer_fd: moving its expiry earlier is a syscall on this
+	 * thread, no wake-up, no context switch (a futex wake-up per re-arm cost 60% of the
+	 * hypercall time of a Linux boot in the nested L1, one CPU). A deadline no earlier
+	 * than the one the thread will look at anyway needs nothing.
 	 */
-	wake = deadline < xen->timer_wake_at;
-	if (wake)
+	if (deadline < xen->timer_wake_at) {
 		xen->timer_wake_at = deadline;
-	mutex_unlock(&xen->lock);
-	if (wake) {
-		atomic_fetch_add(&xen->timer_wakes, 1);
-		atomic_fetch_add(&xen->timer_seq, 1);
-		xen_futex_wake(&xen->timer_seq);
+		timer_fd_set(xen, deadline);
+		atomic_fetch_add(&xen->timer_moves, 1);
 	}
+	mutex_unlock(&xen->lock);
 	return 0;
 }
 
@@ -267,6 +289,7 @@ uint64_t xen_timers_run(struct xen *xen)
 		}
 	}
 	xen->timer_wake_at = next ? next : UINT64_MAX;
+	timer_fd_set(xen, xen->timer_wake_at);
 	mutex_unlock(&xen->lock);
 	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
 		if (xen->timer_fire[i]) {
@@ -285,31 +308,42 @@ static void *timer_thread(void *arg)
 	if (sandbox_apply(SANDBOX_ROLE_TIMER))
 		_exit(1); /* never run unfiltered: a VMM failure (sandbox_apply said why) */
 	while (!xen_stopping(xen)) {
-		uint32_t seen = atomic_load(&xen->timer_seq);
-		uint64_t next = xen_timers_run(xen), now = xen_system_time(xen),
-			 wait = TIMER_IDLE_NS;
+		uint64_t expirations;
 
-		if (next) {
-			if (next <= now)
-				continue;
-			if (next - now < wait)
-				wait = next - now;
+		/* fires what is due and sets timer_fd for the next deadline */
+		xen_timers_run(xen);
+		/* until timer_fd expires: that deadline, an earlier one set since, or a kick */
+		if (read(xen->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EINTR) {
+			pr_err("xen: timer thread: read: %s", strerror(errno));
+			break;
 		}
-		xen_futex_wait(&xen->timer_seq, seen, wait);
 	}
 	return NULL;
 }
 
 int xen_timer_thread_start(struct xen *xen)
 {
-	int err = pthread_create(&xen->timer_thread, NULL, timer_thread, xen);
+	int err;
 
+	xen->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (xen->timer_fd < 0) {
+		pr_err("xen: timerfd_create: %s", strerror(errno));
+		return -1;
+	}
+	err = pthread_create(&xen->timer_thread, NULL, timer_thread, xen);
 	if (err) {
 		pr_err("xen: creating the timer thread: %s", strerror(err));
+		close(xen->timer_fd);
+		xen->timer_fd = -1;
 		return -1;
 	}
 	xen->timer_started = true;
 	return 0;
+}
+
+void xen_timer_thread_kick(struct xen *xen)
+{
+	timer_fd_set(xen, 0); /* no lock: callable from anywhere (vm_request_stop) */
 }
 
 void xen_timer_thread_stop(struct xen *xen)
@@ -317,8 +351,11 @@ void xen_timer_thread_stop(struct xen *xen)
 	if (!xen->timer_started)
 		return;
 	atomic_store(&xen->stopping, true);
-	atomic_fetch_add(&xen->timer_seq, 1);
-	xen_futex_wake(&xen->timer_seq);
+	mutex_lock(&xen->lock); /* after any xen_timers_run that did not see it stopping */
+	timer_fd_set(xen, 0);
+	mutex_unlock(&xen->lock);
 	pthread_join(xen->timer_thread, NULL);
 	xen->timer_started = false;
+	close(xen->timer_fd);
+	xen->timer_fd = -1;
 }
