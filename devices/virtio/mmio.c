@@ -124,7 +124,7 @@ static void dev_inject(struct virtio_dev *dev, uint32_t why)
 void virtio_dev_used(struct virtio_dev *dev, unsigned int q)
 {
 	if (q < VIRTIO_MAX_QUEUES && vq_should_interrupt(&dev->vqs[q]))
-		dev->irq_pending = true;
+		atomic_store_explicit(&dev->irq_pending, true, memory_order_relaxed);
 }
 
 void virtio_dev_config_changed(struct virtio_dev *dev)
@@ -285,10 +285,10 @@ static void hub_flush_irqs(struct virtio_hub *hub)
 	for (unsigned int d = 0; d < hub->nr_devs; d++) {
 		struct virtio_dev *dev = hub->devs[d];
 
-		if (!dev->irq_pending)
-			continue;
+		if (!atomic_load_explicit(&dev->irq_pending, memory_order_relaxed))
+			continue; /* a stale answer is fine: it is set and read again under lock */
 		mutex_lock(&dev->lock);
-		dev->irq_pending = false;
+		atomic_store_explicit(&dev->irq_pending, false, memory_order_relaxed);
 		if (dev->status & VIRTIO_STATUS_DRIVER_OK)
 			dev_inject(dev, VIRTIO_INT_USED_RING);
 		mutex_unlock(&dev->lock);
@@ -370,7 +370,7 @@ static void dev_reset(struct virtio_dev *dev)
 	dev->driver_features = 0;
 	dev->device_features_sel = dev->driver_features_sel = dev->queue_sel = 0;
 	atomic_store(&dev->isr, 0);
-	dev->irq_pending = false;
+	atomic_store_explicit(&dev->irq_pending, false, memory_order_relaxed);
 	dev->reset_count++;
 	if (dev->ops->reset)
 		dev->ops->reset(dev);

@@ -238,7 +238,8 @@ struct virtio_dev {
 	_Atomic uint32_t isr;
 	uint32_t config_generation;
 	uint64_t reset_count; /* requests started before a reset are dropped at completion */
-	bool irq_pending;
+	/* set under lock; the hub peeks at it without the lock to skip idle devices */
+	_Atomic bool irq_pending;
 	struct virtio_queue_regs qregs[VIRTIO_MAX_QUEUES];
 	struct virtq vqs[VIRTIO_MAX_QUEUES];
 
