@@ -42,10 +42,19 @@ vmm_qemu() {   # the peer: QEMU microvm on L1's KVM
 }
 
 # guest-kernel-tests (freestanding guests) under minivmm, as in the tree
+# All of configs/smoke but `exception`, which this L1 cannot run: after KVM re-injects the
+# guest's #UD, the handler's first LAPIC read exits as "MMIO during event delivery"
+# (KVM_EXIT_INTERNAL_ERROR suberror 3) under minivmm, and QEMU microvm on the same L1 KVM hangs
+# at the same instruction (seen 2026-11-21): TCG's nested SVM, not the VMM. It runs on the host.
 gkt() {
+    local names
     [ -x /repo/guest-kernel-tests/run.sh ] || { reason "guest-kernel-tests/run.sh not in the image"; return 1; }
     export VMM=/bin/minivmm
-    run_in /repo 900 guest-kernel-tests/run.sh --vmm /bin/minivmm --time --verbose
+    names=$(ls /repo/configs/smoke/*.ini | sed 's|.*/||; s|\.ini$||' | grep -vx exception | tr '\n' ' ')
+    local IFS=' '
+    say "INFO $TEST_NAME not run in L1: exception (TCG nested SVM, see l1-tests.sh)"
+    # shellcheck disable=SC2086
+    run_in /repo 900 guest-kernel-tests/run.sh --vmm /bin/minivmm --time --verbose $names
 }
 
 # ---------------------------------------------------------------- the matrix
@@ -472,6 +481,9 @@ xen_bench() {
         { reason "the guests printed no figures"; return 1; }
     say "INFO $TEST_NAME hypercall_ns=$hc bare_exit_ns=$bare ipi_rtt_us=$rtt sends_per_s=$sps"
 }
-if [ -e /repo/guest-kernel-tests/build/xen_ipi.elf ]; then
-    t xen-bench xen_bench
-fi
+# a benchmark, not a test (bench/xen.sh NESTED=1): only on request. Seen 2026-11-21: this
+# L1's CLOCK_MONOTONIC sometimes jumps ~50 s forward within a run (the VMM then fires the
+# guest's 52 s watchdog after 1 s: "timer due at 52176873328 ns fires at 52177358261 ns")
+case ${ONLY:-} in
+    *xen-bench*) [ -e /repo/guest-kernel-tests/build/xen_ipi.elf ] && t xen-bench xen_bench ;;
+esac
