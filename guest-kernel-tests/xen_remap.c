@@ -26,7 +26,7 @@ static struct vcpu_info ap_vcpu_info __attribute__((aligned(64)));
 #define LOST_AFTER_NS (20000 * MS)
 
 static uint32_t port0;
-static volatile uint32_t received, sent, stop, ap_ready, ap_fail, ap_stuck;
+static volatile uint32_t received, sent, stop, ap_ready, ap_fail, ap_stuck, ap_stopped;
 
 static void rx(uint32_t port, void *arg)
 {
@@ -60,6 +60,7 @@ static void ap_main(uint32_t apic_id)
 			cpu_relax();
 		}
 	}
+	ap_stopped = 1; /* `sent` is final: a send may follow the BSP's stop by one round */
 }
 
 static bool page_zero(const void *p)
@@ -122,6 +123,8 @@ int test_main(void)
 			cpu_relax(); /* take some sends between moves */
 	}
 	stop = 1;
+	for (t0 = xen_time_ns(); !ap_stopped && xen_time_ns() - t0 < LOST_AFTER_NS;)
+		cpu_relax();
 	for (t0 = xen_time_ns(); received < sent && xen_time_ns() - t0 < LOST_AFTER_NS;)
 		cpu_relax();
 	irq_disable();
