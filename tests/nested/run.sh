@@ -15,7 +15,8 @@
 #     --shell           interactive L1: a shell on the console (tests matching
 #                       --only run first); quit with `exit` or Ctrl-A x
 #     --l1-kernel K     L1 kernel: sid (default) or bookworm
-#     --timeout SEC     hard limit for the whole L1 run (default 1080)
+#     --timeout SEC     hard limit for the whole L1 run (default 1800; a quiet
+#                       2-core host needs about 700 for the whole plan)
 #     --l2-timeout SEC  limit per L2 boot (default 60)
 #     --l2-verbose      L2 kernels log to their console (no "quiet")
 #     -v, --verbose     also print L1's whole console (always in the log)
@@ -28,8 +29,8 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
-minivmm="" only="" shell=0 boot="" l1k=sid tmo=1080 l2tmo="" l2verbose=0 verbose=0
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+minivmm="" only="" shell=0 boot="" l1k=sid tmo=1800 l2tmo="" l2verbose=0 verbose=0
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
         --minivmm) minivmm=${2:?}; shift ;;
