@@ -4,7 +4,8 @@
 #
 # Protocol on the L1 console, parsed by run.sh on the host (one per line):
 #   @@NESTED PLAN <name>              a test that will run
-#   @@NESTED RUN <name>               it starts
+#   @@NESTED RUN <name> [limit=S]     it starts; run.sh stops L1 if it runs past S
+#                                     seconds (default: NESTED_TEST_LIMIT there)
 #   @@NESTED PASS <name>
 #   @@NESTED FAIL <name>: <reason>
 #   @@NESTED TIME <name> <ms>         L2 boot time: VMM start -> MINIVMM-L2-UP
@@ -13,13 +14,22 @@
 
 NESTED_PLAN=/tmp/nested.plan
 NESTED_REASON=/tmp/nested.reason
+NESTED_LIMITS=/tmp/nested.limits
 : >"$NESTED_PLAN"
+: >"$NESTED_LIMITS"
 
 say() { echo "@@NESTED $*"; }
 reason() { echo "$*" >"$NESTED_REASON"; }
 
-# t NAME FUNCTION [ARGS...]: register a test (ARGS are words without spaces)
-t() { echo "$*" >>"$NESTED_PLAN"; }
+# t [-l SECONDS] NAME FUNCTION [ARGS...]: register a test (ARGS are words without spaces);
+# -l: its limit on the host's clock when the default (run.sh) is too short
+t() {
+    if [ "$1" = -l ]; then
+        echo "$3 $2" >>"$NESTED_LIMITS"
+        shift 2
+    fi
+    echo "$*" >>"$NESTED_PLAN"
+}
 
 # monotonic milliseconds from /proc/uptime (10 ms resolution, no fork)
 now_ms() {
@@ -163,7 +173,7 @@ l2() {
 
 # nested_run [REGEX]: run the registered tests whose name matches REGEX
 nested_run() {
-    local only=$1 line name sel="" n=0
+    local only=$1 line name sel="" n=0 limit
     local IFS='
 '
     set -f
@@ -181,7 +191,8 @@ nested_run() {
         set -- $line
         TEST_NAME=$1
         shift
-        say "RUN $TEST_NAME"
+        limit=$(awk -v n="$TEST_NAME" '$1 == n { print " limit=" $2 }' "$NESTED_LIMITS")
+        say "RUN $TEST_NAME$limit"
         rm -f "$NESTED_REASON"
         if (IFS=' '; set +f; "$@"); then
             say "PASS $TEST_NAME"

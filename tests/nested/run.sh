@@ -16,12 +16,17 @@
 #                       --only run first); quit with `exit` or Ctrl-A x
 #     --l1-kernel K     L1 kernel: sid (default) or bookworm
 #     --timeout SEC     hard limit for the whole L1 run (default 1800; a quiet
-#                       2-core host needs about 700 for the whole plan)
+#                       2-core host needs about 500 for the whole plan)
+#                       Each test also has a limit on this host's clock (default
+#                       300 s, NESTED_TEST_LIMIT; l1-tests.sh can set one per
+#                       test): past it L1 is stopped, the test fails and the
+#                       tests after it run in a fresh L1
 #     --l2-timeout SEC  limit per L2 boot (default 60)
 #     --l2-verbose      L2 kernels log to their console (no "quiet")
 #     -v, --verbose     also print L1's whole console (always in the log)
 #
-# Output: one "PASS name" / "FAIL name: reason" line per test, "TIME name ms"
+# Output: one "PASS name (S s)" / "FAIL name: reason (S s)" line per test (S: seconds
+# on this host's clock), "TIME name ms"
 # (L2 boot time: VMM start -> the guest's MINIVMM-L2-UP marker, measured in L1),
 # "INFO name k=v..." (what the guest reported), then "nested: N passed, N failed".
 # Exit status: 0 all passed, 1 a test failed or L1 did not finish, 2 setup error.
@@ -30,7 +35,7 @@ set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
 minivmm="" only="" shell=0 boot="" l1k=sid tmo=1800 l2tmo="" l2verbose=0 verbose=0
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,/^set /p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
         --minivmm) minivmm=${2:?}; shift ;;
@@ -108,13 +113,34 @@ exec 3>"$log"
 declare -A result=() tries=() planned=()
 plan=() pass=0 fail=0 l1_boots=()
 
+# Per-test watchdog on this host's clock. Tests bound their own waits on L1's clock, but a
+# test that wedges L1 (or a wait that only counts polls) could eat the whole run: a test
+# past its limit (RUN ... limit=S, default $test_limit s) has QEMU killed, fails, and the
+# tests after it run in a fresh L1.
+test_limit=${NESTED_TEST_LIMIT:-300}
+
 # boot_l1 APPEND SECONDS: one L1 run; parses its console into the globals
 # below and prints the results as they come
 boot_l1() {
-    local append=$1 limit=$2 line rest kind name t0=$EPOCHREALTIME
-    l1_up="" ended="" current="" l1_crash="" qemu_rc=""
+    local append=$1 limit=$2 line rest kind name t0=$EPOCHREALTIME t_run=0 t_run_real=$EPOCHREALTIME run_limit=0 took rc
+    local pidfile=$IMG/l1-qemu.pid
+    l1_up="" ended="" current="" l1_crash="" qemu_rc="" hung="" beat=""
+    rm -f "$pidfile"
     echo "# ${qemu[*]} -append '$append'" >&3
-    while IFS= read -r line; do
+    while :; do
+        IFS= read -r -t 5 line
+        rc=$?
+        if [ $rc != 0 ]; then
+            [ $rc -gt 128 ] || break            # end of QEMU's output (else: no line for 5 s)
+            if [ -n "$current" ] && [ -z "$hung" ] && [ $((EPOCHSECONDS - t_run)) -gt "$run_limit" ]; then
+                hung=$current
+                echo "NOTE $current still running after ${run_limit} s (host clock): stopping L1;" \
+                    "L1's last heartbeat: ${beat:-none}; last console lines:" | tee /dev/fd/3
+                grep -v '@@NESTED BEAT' "$log" | tail -n 12 | sed 's/^/    /'
+                kill "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null
+            fi
+            continue
+        fi
         line=${line//$'\r'/}
         printf '%s\n' "$line" >&3
         [ $verbose = 1 ] && printf '%s\n' "$line"
@@ -129,22 +155,27 @@ boot_l1() {
         kind=${rest%% *}
         rest=${rest#"$kind"}; rest=${rest# }
         name=${rest%% *}
+        took=$(elapsed "$t_run_real")
         case $kind in
             L1-UP)
                 l1_up=$(elapsed "$t0")
                 l1_boots+=("$l1_up")
                 echo "L1 up after ${l1_up} s (L0 wall clock; L1 uptime ${rest%% *} s; kernel ${rest#* })" ;;
             PLAN) [ -z "${planned[$name]:-}" ] && { planned[$name]=1; plan+=("$name"); } ;;
-            RUN)  current=$name; tries[$name]=$(( ${tries[$name]:-0} + 1 )) ;;
-            PASS) current=""; result[$name]=PASS; pass=$((pass + 1)); echo "PASS $name" ;;
-            FAIL) current=""; name=${name%:}; result[$name]=FAIL; fail=$((fail + 1)); echo "FAIL $rest" ;;
+            RUN)  current=$name; tries[$name]=$(( ${tries[$name]:-0} + 1 ))
+                  t_run=$EPOCHSECONDS t_run_real=$EPOCHREALTIME run_limit=$test_limit
+                  case $rest in *" limit="*) run_limit=${rest##* limit=} ;; esac ;;
+            PASS) current=""; result[$name]=PASS; pass=$((pass + 1)); echo "PASS $name ($took s)" ;;
+            FAIL) current=""; name=${name%:}; result[$name]=FAIL; fail=$((fail + 1)); echo "FAIL $rest ($took s)" ;;
             TIME) echo "TIME $rest" ;;
             INFO) if [ "$name" = - ]; then echo "NOTE ${rest#- }"; else echo "INFO $rest"; fi ;;
             SUB)  echo "    ${rest#"$name" } ($name)" ;;
-            END)  ended=1 ;;
+            BEAT) beat=$rest ;;
+            END)  ended=1
+                  echo "NOTE L1 clock: $rest s of uptime at the end, $(elapsed "$t0") s on this host's clock since QEMU started" ;;
             QEMU-EXIT) qemu_rc=$name ;;
         esac
-    done < <(timeout -k 10 "$limit" "${qemu[@]}" -append "$append" \
+    done < <(timeout -k 10 "$limit" "${qemu[@]}" -append "$append" -pidfile "$pidfile" \
                  -display none -monitor none -serial stdio </dev/null 2>&1
              echo "@@NESTED QEMU-EXIT $?")
 }
@@ -152,7 +183,7 @@ boot_l1() {
 t_qemu=$EPOCHREALTIME
 append=$append0
 [ -n "$only" ] && append="$append nested.only=$only"
-for round in 1 2 3; do
+for round in 1 2 3 4 5; do
     left=$(( tmo - EPOCHSECONDS + ${t_qemu%.*} ))
     [ $left -gt 30 ] || break
     [ $round = 1 ] && msg "booting L1 ($(cat "$CACHE/kernels/$l1k/release"), TCG, ${NESTED_L1_CPUS:-1} vCPU) with a ${left}s limit; log: ${log#"$REPO_ROOT"/}"
@@ -161,6 +192,12 @@ for round in 1 2 3; do
     # L1 crashed or hung: the test it was running fails unless it gets a
     # second chance; tests that never started run in a fresh L1
     why=${l1_crash:-$([ "$qemu_rc" = 124 ] && echo "timeout (${tmo}s for the whole run)" || echo "L1 stopped (QEMU status ${qemu_rc:-?})")}
+    if [ -n "$hung" ]; then
+        why="stopped by the watchdog while $hung ran"
+        result[$hung]=FAIL; fail=$((fail + 1))
+        echo "FAIL $hung: no result within its limit on this host's clock (L1 stopped; see ${log#"$REPO_ROOT"/})"
+        current=""
+    fi
     if [ -z "$l1_up" ]; then
         echo "FAIL l1-boot: L1 did not come up: $why (see ${log#"$REPO_ROOT"/})"
         fail=$((fail + 1))
