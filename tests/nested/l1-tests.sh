@@ -362,11 +362,11 @@ virtio_perf() {
     vlog
     rate() { awk -v n="$(vfield "$2" "$1")" -v a="$(vfield t0 "$1")" -v b="$(vfield t1 "$1")" -v d="$3" \
         'BEGIN { t = b - a; if (t <= 0) t = 0.01; printf "%.1f", n / t / d }'; }
-    w=$(vline 'VIRTIO-PERF write'); r=$(vline 'VIRTIO-PERF read_mb'); q=$(vline 'VIRTIO-PERF read4k')
+    w=$(vline 'VIRTIO-PERF write'); r=$(vline 'VIRTIO-PERF read_mb'); q=$(vline 'VIRTIO-PERF randread4k')
     say "INFO $TEST_NAME vmm=$vmm seq_write_mib_s=$(rate "$w" write_mb 1) seq_read_mib_s=$(rate "$r" read_mb 1)" \
-        "read4k_qd1_iops=$(rate "$q" read4k_n 1) vmm_status=$VRC"
+        "randread4k_qd1_iops=$(vfield iops "$q") vmm_status=$VRC"
     rm -f "$img"
-    [ -n "$w" ] && [ -n "$r" ] && [ -n "$q" ]
+    [ -n "$w" ] && [ -n "$r" ] && [ -n "$(vfield iops "$q")" ] || { reason "incomplete: ${q:-no randread line}"; return 1; }
 }
 
 # only with a minivmm that has virtio devices (--disk)

@@ -43,6 +43,9 @@ for kd in "$CACHE"/kernels/*/; do
     done
 done
 install -m 0644 "$NESTED_DIR/l2-virtio.sh" "$root/l2-virtio.sh"
+# 4 KiB random reads for the virtio-blk benchmark (l2v_perf): static, the initrd has no libc
+${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/usr/bin/randread" "$NESTED_DIR/randread.c" ||
+    die "cannot build randread.c statically (libc6-dev's libc.a?)"
 # the L2 side of the Xen HVM test (minivmm.xen=1)
 install -m 0644 "$NESTED_DIR/l2-xen.sh" "$root/l2-xen.sh"
 
