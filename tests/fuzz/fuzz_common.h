@@ -358,4 +358,13 @@ static inline void fuzz_quiet(void)
 	log_level = LOG_ERROR;
 }
 
+/* The LLVMFuzzerInitialize of a harness that needs nothing but fuzz_quiet(). */
+#define FUZZ_QUIET_INITIALIZE()                           \
+	int LLVMFuzzerInitialize(int *argc, char ***argv) \
+	{                                                 \
+		(void)argc, (void)argv;                   \
+		fuzz_quiet();                             \
+		return 0;                                 \
+	}
+
 #endif
