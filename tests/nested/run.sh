@@ -20,7 +20,9 @@
 #                       Each test also has a limit on this host's clock (default
 #                       300 s, NESTED_TEST_LIMIT; l1-tests.sh can set one per
 #                       test): past it L1 is stopped, the test fails and the
-#                       tests after it run in a fresh L1
+#                       tests after it run in a fresh L1. An L1 silent for 90 s
+#                       (NESTED_L1_SILENCE) is frozen: the test runs again in
+#                       a fresh L1, as after a crash
 #     --l2-timeout SEC  limit per L2 boot (default 60)
 #     --l2-verbose      L2 kernels log to their console (no "quiet")
 #     -v, --verbose     also print L1's whole console (always in the log)
@@ -113,19 +115,21 @@ exec 3>"$log"
 declare -A result=() tries=() planned=()
 plan=() pass=0 fail=0 l1_boots=()
 
-# Per-test watchdog on this host's clock. Tests bound their own waits on L1's clock, but a
-# test that wedges L1 (or a wait that only counts polls) could eat the whole run: a test
-# past its limit (RUN ... limit=S, default $test_limit s) has QEMU killed and the tests
-# after it run in a fresh L1. The test fails, unless L1's heartbeat (every 20 s) had
-# stopped: then L1 itself was stuck, and the test gets the second chance a crash gives.
+# Watchdog on this host's clock. Tests bound their own waits on L1's clock, but a frozen L1
+# (seen about once in a dozen runs) or a wait that only counts polls could eat the whole run.
+# L1 prints a heartbeat every 20 s: when a test is running and L1 has printed nothing for
+# 90 s, L1 is frozen; QEMU is killed and the test gets the second chance a crash gives. A
+# test past its own limit while L1 lives (RUN ... limit=S, default $test_limit s) has QEMU
+# killed and fails. Either way the tests after it run in a fresh L1.
 test_limit=${NESTED_TEST_LIMIT:-300}
+l1_silence_limit=${NESTED_L1_SILENCE:-90}
 
 # boot_l1 APPEND SECONDS: one L1 run; parses its console into the globals
 # below and prints the results as they come
 boot_l1() {
     local append=$1 limit=$2 line rest kind name t0=$EPOCHREALTIME t_run=0 t_run_real=$EPOCHREALTIME run_limit=0 took rc
-    local pidfile=$IMG/l1-qemu.pid
-    l1_up="" ended="" current="" l1_crash="" qemu_rc="" hung="" wedged="" beat="" t_beat=$EPOCHSECONDS
+    local pidfile=$IMG/l1-qemu.pid t_alive=$EPOCHSECONDS silence tail_lines
+    l1_up="" ended="" current="" l1_crash="" qemu_rc="" hung="" wedged="" beat=""
     rm -f "$pidfile"
     echo "# ${qemu[*]} -append '$append'" >&3
     while :; do
@@ -133,22 +137,24 @@ boot_l1() {
         rc=$?
         if [ $rc != 0 ]; then
             [ $rc -gt 128 ] || break            # end of QEMU's output (else: no line for 5 s)
-            if [ -n "$current" ] && [ -z "$hung$wedged" ] && [ $((EPOCHSECONDS - t_run)) -gt "$run_limit" ]; then
-                # L1 silent for 3 heartbeats: L1 itself is wedged (as for a crash, the test
-                # may run once more); L1 alive: the test hung, and fails
-                if [ $((EPOCHSECONDS - t_beat)) -gt 60 ]; then
-                    wedged="L1 stopped answering (no heartbeat for $((EPOCHSECONDS - t_beat)) s)"
-                    l1_crash=$wedged
-                else
-                    hung=$current
-                fi
-                echo "NOTE $current still running after ${run_limit} s (host clock): stopping L1;" \
-                    "L1's last heartbeat: ${beat:-none} ($((EPOCHSECONDS - t_beat)) s ago); last console lines:" | tee /dev/fd/3
-                grep -v '@@NESTED BEAT' "$log" | tail -n 12 | sed 's/^/    /'
-                kill "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null
+            [ -z "$hung$wedged" ] || continue
+            silence=$((EPOCHSECONDS - t_alive))
+            if [ "$silence" -gt "$l1_silence_limit" ] && { [ -n "$l1_up" ] || [ "$silence" -gt $((2 * l1_silence_limit)) ]; }; then
+                wedged="L1 froze (no output, not even its heartbeat, for $silence s)"
+                l1_crash=$wedged
+            elif [ -n "$current" ] && [ $((EPOCHSECONDS - t_run)) -gt "$run_limit" ]; then
+                hung=$current
+            else
+                continue
             fi
+            tail_lines=$(grep -av '@@NESTED BEAT' "$log" | tail -n 12 | tr -cd '[:print:]\t\n' | sed 's/^/    /')
+            echo "NOTE ${current:-L1}: ${wedged:-still running after ${run_limit} s (host clock)}: stopping L1;" \
+                "L1's last heartbeat: ${beat:-none}; last console lines:" | tee /dev/fd/3
+            printf '%s\n' "$tail_lines"
+            kill -KILL "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null
             continue
         fi
+        t_alive=$EPOCHSECONDS
         line=${line//$'\r'/}
         printf '%s\n' "$line" >&3
         [ $verbose = 1 ] && printf '%s\n' "$line"
@@ -170,7 +176,7 @@ boot_l1() {
                 l1_boots+=("$l1_up")
                 echo "L1 up after ${l1_up} s (L0 wall clock; L1 uptime ${rest%% *} s; kernel ${rest#* })" ;;
             PLAN) [ -z "${planned[$name]:-}" ] && { planned[$name]=1; plan+=("$name"); } ;;
-            RUN)  current=$name; tries[$name]=$(( ${tries[$name]:-0} + 1 )); t_beat=$EPOCHSECONDS
+            RUN)  current=$name; tries[$name]=$(( ${tries[$name]:-0} + 1 ))
                   t_run=$EPOCHSECONDS t_run_real=$EPOCHREALTIME run_limit=$test_limit
                   case $rest in *" limit="*) run_limit=${rest##* limit=} ;; esac ;;
             PASS) current=""; result[$name]=PASS; pass=$((pass + 1)); echo "PASS $name ($took s)"
@@ -179,7 +185,7 @@ boot_l1() {
             TIME) echo "TIME $rest" ;;
             INFO) if [ "$name" = - ]; then echo "NOTE ${rest#- }"; else echo "INFO $rest"; fi ;;
             SUB)  echo "    ${rest#"$name" } ($name)" ;;
-            BEAT) beat=$rest t_beat=$EPOCHSECONDS ;;
+            BEAT) beat=$rest ;;
             END)  ended=1
                   echo "NOTE L1 clock: $rest s of uptime at the end, $(elapsed "$t0") s on this host's clock since QEMU started" ;;
             QEMU-EXIT) qemu_rc=$name ;;
