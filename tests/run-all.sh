@@ -51,6 +51,8 @@ layer_build() {
 layer_unit() {
 	echo "== unit and stress tests (cmocka; debug+lockdep, ASan+UBSan, TSan)"
 	local variant t log
+	# up to date after make test; run alone, this layer would otherwise test stale binaries
+	check unit-build make -s unit-binaries
 	for variant in debug asan tsan; do
 		for t in "$BUILD/$variant"/tests/test_*; do
 			[ -x "$t" ] || continue
