@@ -250,6 +250,7 @@ int test_main(void)
 	XEN_EXPECT(&ok, xen_evtchn_op(EVTCHNOP_reset, &reset), 0);
 	XEN_EXPECT(&ok, status_of((uint32_t)tport, &st), 0);
 	XEN_EXPECT(&ok, st.status, EVTCHNSTAT_closed);
+	ok &= xen_callback_check("xen_evtchn");
 	printf("xen_evtchn: %s\n", ok ? "OK" : "FAILED");
 	return ok ? 0 : 1;
 }

@@ -220,6 +220,7 @@ int test_main(void)
 		XEN_EXPECT(&ok, xen_evtchn_op(EVTCHNOP_bind_vcpu, &bv), -XEN_ENOENT);
 	}
 	printf("xen_ipi: upcalls: vCPU 0 %lu, vCPU 1 %lu\n", xen_upcalls[0], xen_upcalls[1]);
+	ok &= xen_callback_check("xen_ipi");
 	printf("xen_ipi: %s\n", ok ? "OK" : "FAILED");
 	return ok ? 0 : 1;
 }

@@ -14,6 +14,7 @@
 /* TSS and identity-map pages for Intel's real-mode emulation, just under the BIOS area. */
 #define KVM_TSS_ADDR 0xfffbd000ull
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ull
+#define X86_RFLAGS_IF (1ull << 9)
 
 /*
  * What minivmm uses, and what it does where KVM lacks it. Printed by `minivmm caps`; the
@@ -346,6 +347,42 @@ void kvm_vcpu_destroy(const struct kvm_sys *sys, int vcpu_fd, struct kvm_run *ru
 int kvm_vcpu_run(int vcpu_fd)
 {
 	return ioctl(vcpu_fd, KVM_RUN, 0);
+}
+
+/*
+ * Queue `vector` as an interrupt that bypasses the local APIC (no IRR/ISR bit, no EOI), the
+ * way Xen delivers its global callback vector. KVM delivers an event marked injected at the
+ * next entry whatever RFLAGS.IF says (VMX would refuse the entry with IF clear), so this first
+ * checks that the vCPU can take an interrupt now: running or halted (a halted vCPU is made
+ * runnable: the interrupt ends its hlt), IF set, no interrupt shadow, no event in flight.
+ * On the vCPU's own thread, outside KVM_RUN. 1: queued, 0: not now, -1: error (errno).
+ */
+int kvm_vcpu_inject_external(int vcpu_fd, uint8_t vector)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_mp_state mp;
+	struct kvm_regs regs;
+
+	if (ioctl(vcpu_fd, KVM_GET_MP_STATE, &mp) < 0 ||
+	    ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0 || ioctl(vcpu_fd, KVM_GET_REGS, &regs) < 0)
+		return -1;
+	if (mp.mp_state != KVM_MP_STATE_RUNNABLE && mp.mp_state != KVM_MP_STATE_HALTED)
+		return 0; /* an AP still waiting for its SIPI */
+	if (!(regs.rflags & X86_RFLAGS_IF) || ev.interrupt.shadow || ev.interrupt.injected ||
+	    ev.exception.injected || ev.exception.pending || ev.nmi.injected)
+		return 0;
+	ev.interrupt.injected = 1;
+	ev.interrupt.nr = vector;
+	ev.interrupt.soft = 0;
+	ev.flags = 0; /* leave pending NMIs, the shadow, SMM and payloads as they are */
+	if (ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return -1;
+	if (mp.mp_state == KVM_MP_STATE_HALTED) {
+		mp.mp_state = KVM_MP_STATE_RUNNABLE;
+		if (ioctl(vcpu_fd, KVM_SET_MP_STATE, &mp) < 0)
+			return -1;
+	}
+	return 1;
 }
 
 int kvm_vcpu_get_regs(int vcpu_fd, struct kvm_regs *regs)

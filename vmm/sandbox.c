@@ -188,6 +188,11 @@ static const struct rule vcpu_rules[] = {
 /* xen: Xen HVM emulation (arch/x86/xen) on vCPU threads: hypercalls, time info. */
 static const struct rule xen_rules[] = {
 	IOCTL(KVM_GET_MSRS), /* the vCPU's TSC for vcpu_time_info (xen_kvm.c kvm_read_tsc) */
+	/* the global callback vector, queued by the vCPU itself (kvm_vcpu_inject_external) */
+	IOCTL(KVM_GET_MP_STATE),
+	IOCTL(KVM_SET_MP_STATE),
+	IOCTL(KVM_GET_VCPU_EVENTS),
+	IOCTL(KVM_SET_VCPU_EVENTS),
 };
 
 /* event_loop: the main thread's io_uring loop (vm.c) and its shutdown. */

@@ -369,6 +369,8 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&vm->stopping)) {
 		vcpu_pause_point(vcpu);
+		if (vm->xen)
+			xen_vcpu_deliver_callback(vm->xen, vcpu);
 		if (kvm_vcpu_run(vcpu->fd) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);

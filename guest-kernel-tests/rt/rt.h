@@ -148,6 +148,7 @@ void idt_load_raw(uint64_t base, uint16_t limit);
 #define LAPIC_TPR 0x080
 #define LAPIC_EOI 0x0b0
 #define LAPIC_SVR 0x0f0
+#define LAPIC_ISR 0x100 /* 8 registers, 0x10 apart, 32 vectors each */
 #define LAPIC_ESR 0x280
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_HI 0x310

@@ -88,10 +88,16 @@ extern volatile struct vcpu_info *xen_vcpu[RT_MAX_CPUS];
 typedef void (*xen_port_fn)(uint32_t port, void *arg);
 
 /* Detect Xen, install the hypercall page, map shared_info, install the upcall gate.
- * Prints and returns false on failure. */
+ * With xen-callback=global on the command line, events arrive on the global callback vector
+ * (HVM_PARAM_CALLBACK_IRQ, as guests before Linux 6.0 use it: never EOIed) instead of
+ * per-vCPU vectors. Prints and returns false on failure. */
 bool xen_setup(void);
-/* On the calling CPU: HVMOP_set_evtchn_upcall_vector; its vcpu_info is the shared_info slot
- * unless xen_register_vcpu_info() moved it. */
+extern bool xen_callback_global;
+/* With the global callback: upcalls arrived and none was in service in the local APIC
+ * (prints the verdict as "test: ..."). True without the global callback. */
+bool xen_callback_check(const char *test);
+/* On the calling CPU: HVMOP_set_evtchn_upcall_vector (unless the callback is global); its
+ * vcpu_info is the shared_info slot unless xen_register_vcpu_info() moved it. */
 bool xen_cpu_setup(unsigned cpu);
 long xen_register_vcpu_info(unsigned cpu, volatile struct vcpu_info *vi);
 long xen_map_shared_info(volatile struct shared_info *page);

@@ -242,21 +242,61 @@ static void test_callback_param(void **state)
 	xf_arg_out(&F, 0, &p, sizeof(p));
 	assert_int_equal(p.value, 2ull << 56 | 0xf1);
 
-	/* no per-vCPU vector: the global callback vector, on the port's vCPU */
+	/*
+	 * No per-vCPU vector: the global callback vector, on the port's vCPU. It bypasses the
+	 * APIC: the target is kicked, and its own thread finds it due while its vcpu_info has
+	 * an upcall pending (level triggered, as Xen's hvm_vcpu_has_pending_irq()).
+	 */
 	port = xf_bind_ipi(&F, 0, 2);
+	assert_int_equal(xen_callback_due(F.xen, 2), 0);
+	assert_int_equal(xf_send(&F, 0, (uint32_t)port), 0);
+	assert_int_equal(raised(2), 0);
+	assert_int_equal(atomic_load(&F.apic[2].callbacks), 1);
+	assert_int_equal(xen_callback_due(F.xen, 2), 0xf1);
+	assert_int_equal(xen_callback_due(F.xen, 2), 0xf1); /* still: nothing took it */
+	assert_int_equal(xen_callback_due(F.xen, 1), 0);
+	assert_int_equal(xen_callback_due(F.xen, 99), 0);
+
+	/* the guest could not take it (interrupts off): the timer thread kicks again */
+	xen_callback_retry(F.xen, 2);
+	for (int i = 0; i < 1000 && atomic_load(&F.apic[2].callbacks) < 2; i++)
+		usleep(1000);
+	assert_int_equal(atomic_load(&F.apic[2].callbacks), 2);
+	xen_callback_injected(F.xen, 2);
+	guest_ack(&s->vcpu_info[2]);
+	assert_int_equal(xen_callback_due(F.xen, 2), 0);
+
+	/* a vCPU with its own vector takes its upcalls through its APIC, never as the callback */
+	assert_int_equal(xf_set_upcall_vector(&F, 0, 2, VECTOR), 0);
+	clear_port(s, (uint32_t)port);
 	assert_int_equal(xf_send(&F, 0, (uint32_t)port), 0);
 	assert_int_equal(raised(2), 1);
-	assert_int_equal(atomic_load(&F.apic[2].last_vector), 0xf1);
+	assert_int_equal(atomic_load(&F.apic[2].last_vector), VECTOR);
+	assert_int_equal(atomic_load(&F.apic[2].callbacks), 2);
+	assert_int_equal(xen_callback_due(F.xen, 2), 0);
+	guest_ack(&s->vcpu_info[2]);
+	{
+		struct xen_vcpu_stats st;
 
-	/* Linux sets GSI 1 "to look enlightened": accepted, delivers nothing */
+		xen_get_vcpu_stats(F.xen, 2, &st);
+		assert_int_equal(st.callbacks_injected, 1);
+	}
+
+	/* Linux sets GSI 1 "to look enlightened": accepted, delivers nothing (vCPU 3 has no
+	 * vector of its own) and the callback is no longer due */
+	port = xf_bind_ipi(&F, 0, 3);
+	assert_int_equal(xf_send(&F, 0, (uint32_t)port), 0);
+	assert_int_equal(xen_callback_due(F.xen, 3), 0xf1);
 	p.value = 1;
 	assert_int_equal(
 		xf_hc(&F, 0, __HYPERVISOR_hvm_op, HVMOP_set_param, xf_arg(&F, 0, &p, sizeof(p)), 0),
 		0);
-	guest_ack(&s->vcpu_info[2]);
+	assert_int_equal(xen_callback_due(F.xen, 3), 0);
+	guest_ack(&s->vcpu_info[3]);
 	clear_port(s, (uint32_t)port);
 	assert_int_equal(xf_send(&F, 0, (uint32_t)port), 0);
-	assert_int_equal(raised(2), 1);
+	assert_int_equal(raised(3), 0);
+	assert_int_equal(atomic_load(&F.apic[3].callbacks), 1);
 
 	p.index = 2; /* HVM_PARAM_STORE_PFN: the toolstack's */
 	assert_int_equal(

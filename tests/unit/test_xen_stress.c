@@ -401,6 +401,10 @@ static void *chaos_vcpu(void *arg)
 		uint64_t nr;
 		int64_t r;
 
+		/* what a vCPU thread does before each entry: the global callback, if due */
+		if (xen_callback_due(F.xen, v) && rand_r(&seed) % 2)
+			xen_callback_retry(F.xen, v);
+
 		/* random but mostly well-formed argument blocks */
 		for (unsigned int i = 0; i < 16; i++)
 			scratch[i] = rand_r(&seed) % 3
@@ -465,6 +469,16 @@ static void *chaos_vcpu(void *arg)
 			nr = __HYPERVISOR_hvm_op;
 			a[0] = rand_r(&seed) % 2 ? HVMOP_set_evtchn_upcall_vector
 						 : rand_r(&seed) % 3;
+			if (a[0] == HVMOP_set_param && rand_r(&seed) % 2) {
+				/* the callback: vector (the global one) or GSI */
+				struct xen_hvm_param p = {
+					.domid = DOMID_SELF,
+					.index = HVM_PARAM_CALLBACK_IRQ,
+					.value = (uint64_t)(rand_r(&seed) % 3) << 56 | 0xf1,
+				};
+
+				memcpy(scratch, &p, sizeof(p));
+			}
 			break;
 		case 6:
 		case 7: { /* sends on live ports, (re)bound as needed */

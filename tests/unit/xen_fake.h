@@ -27,6 +27,7 @@
 
 struct xf_apic {
 	_Atomic uint64_t raised;
+	_Atomic uint64_t callbacks; /* kicks for the global callback vector (not the APIC) */
 	_Atomic uint32_t last_vector;
 	_Atomic uint32_t irq; /* futex word: bumped on every raise */
 };
@@ -68,6 +69,13 @@ static inline void xf_raise(void *opaque, unsigned int vcpu, uint8_t vector)
 	syscall(SYS_futex, (uint32_t *)&f->apic[vcpu].irq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+static inline void xf_raise_callback(void *opaque, unsigned int vcpu)
+{
+	struct xf *f = opaque;
+
+	atomic_fetch_add(&f->apic[vcpu].callbacks, 1);
+}
+
 static inline void xf_shutdown(void *opaque, unsigned int vcpu, unsigned int reason)
 {
 	struct xf *f = opaque;
@@ -90,6 +98,7 @@ static inline int xf_read_tsc(void *opaque, unsigned int vcpu, uint64_t *tsc, ui
 static const struct xen_ops xf_ops = {
 	.translate = xf_translate,
 	.raise_vector = xf_raise,
+	.raise_callback = xf_raise_callback,
 	.shutdown = xf_shutdown,
 	.read_tsc = xf_read_tsc,
 };

@@ -69,8 +69,7 @@ void xen_evtchn_set_pending_locked(struct xen *xen, uint32_t port, struct xen_no
 	old = __atomic_fetch_or(&vi->evtchn_pending_sel, 1ull << word, __ATOMIC_SEQ_CST);
 	if (!(old & (1ull << word)) &&
 	    !__atomic_exchange_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST)) {
-		n->vcpu = (int)t->id;
-		n->vector = xen_upcall_vector_locked(xen, t);
+		xen_notify_upcall_locked(xen, t, n);
 	}
 	xen_vcpu_info_end(t);
 	/* already pending, but its last upcall was refused: this event must not wait too */
@@ -430,8 +429,7 @@ static int64_t evtchn_unmask(struct xen_vcpu *v, uint64_t arg)
 						__ATOMIC_SEQ_CST) &
 			      (1ull << word)) &&
 			    !__atomic_exchange_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST)) {
-				n.vcpu = (int)t->id;
-				n.vector = xen_upcall_vector_locked(xen, t);
+				xen_notify_upcall_locked(xen, t, &n);
 			}
 			xen_vcpu_info_end(t);
 		}

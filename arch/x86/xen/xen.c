@@ -195,7 +195,7 @@ static void store_words(uint64_t *dst, const uint64_t *src, size_t words)
 		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
 }
 
-uint8_t xen_upcall_vector_locked(struct xen *xen, struct xen_vcpu *v)
+static uint8_t xen_upcall_vector_locked(struct xen *xen, struct xen_vcpu *v)
 {
 	uint64_t via = xen->hvm_params[HVM_PARAM_CALLBACK_IRQ];
 
@@ -217,6 +217,13 @@ uint8_t xen_upcall_vector_locked(struct xen *xen, struct xen_vcpu *v)
 	return 0;
 }
 
+void xen_notify_upcall_locked(struct xen *xen, struct xen_vcpu *v, struct xen_notify *n)
+{
+	n->vcpu = (int)v->id;
+	n->vector = xen_upcall_vector_locked(xen, v);
+	n->callback = n->vector && !v->upcall_vector;
+}
+
 void xen_upcall_dropped(struct xen *xen, unsigned int vcpu)
 {
 	if (vcpu < xen->nr_vcpus)
@@ -234,8 +241,7 @@ void xen_upcall_retry_locked(struct xen *xen, struct xen_vcpu *v, struct xen_not
 		return;
 	/* the guest cleared it meanwhile: it took its events, nothing is owed */
 	if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
-		n->vcpu = (int)v->id;
-		n->vector = xen_upcall_vector_locked(xen, v);
+		xen_notify_upcall_locked(xen, v, n);
 		atomic_fetch_add(&v->upcalls_reraised, 1);
 	}
 	xen_vcpu_info_end(v);
@@ -245,6 +251,7 @@ void xen_notify_init(struct xen_notify *n)
 {
 	n->vcpu = -1;
 	n->vector = 0;
+	n->callback = false;
 	n->wake_pollers = false;
 }
 
@@ -262,7 +269,9 @@ void xen_notify_apply(struct xen *xen, const struct xen_notify *n)
 		struct xen_vcpu *v = &xen->vcpus[n->vcpu];
 
 		atomic_fetch_add(&v->upcalls, 1);
-		if (n->vector)
+		if (n->callback && xen->ops->raise_callback)
+			xen->ops->raise_callback(xen->opaque, (unsigned int)n->vcpu);
+		else if (n->vector)
 			xen->ops->raise_vector(xen->opaque, (unsigned int)n->vcpu, n->vector);
 		xen_vcpu_wake(v);
 	}
@@ -387,6 +396,7 @@ void xen_get_vcpu_stats(struct xen *xen, unsigned int vcpu, struct xen_vcpu_stat
 	out->upcalls = atomic_load(&xen->vcpus[vcpu].upcalls);
 	out->timers = atomic_load(&xen->vcpus[vcpu].timer_fires);
 	out->upcalls_reraised = atomic_load(&xen->vcpus[vcpu].upcalls_reraised);
+	out->callbacks_injected = atomic_load(&xen->vcpus[vcpu].callbacks_injected);
 }
 
 void xen_get_event_stats(struct xen *xen, struct xen_event_stats *out)
@@ -447,10 +457,11 @@ void xen_print_stats_core(struct xen *xen, FILE *out)
 				APPEND(" evtchn_%s=%llu", evtchn_op_names[op],
 				       (unsigned long long)v->stats.evtchn_ops[op]);
 		}
-		APPEND("; upcalls %llu (%llu raised again), timers %llu, blocked %.3f ms, "
-		       "unsupported %llu",
+		APPEND("; upcalls %llu (%llu raised again, %llu injected as the callback "
+		       "vector), timers %llu, blocked %.3f ms, unsupported %llu",
 		       (unsigned long long)atomic_load(&v->upcalls),
 		       (unsigned long long)atomic_load(&v->upcalls_reraised),
+		       (unsigned long long)atomic_load(&v->callbacks_injected),
 		       (unsigned long long)atomic_load(&v->timer_fires),
 		       (double)v->stats.blocked_ns / 1e6, (unsigned long long)v->stats.unsupported);
 		for (unsigned int u = 0; u < XEN_UNSUPPORTED_SLOTS; u++) {
@@ -503,10 +514,11 @@ void xen_print_stats_json(struct xen *xen, FILE *out)
 			first = false;
 		}
 		fprintf(out,
-			"},\"upcalls\":%llu,\"upcalls_reraised\":%llu,\"timers\":%llu,"
-			"\"blocked_s\":%.6f,\"unsupported\":%llu,",
+			"},\"upcalls\":%llu,\"upcalls_reraised\":%llu,\"callbacks_injected\":%llu,"
+			"\"timers\":%llu,\"blocked_s\":%.6f,\"unsupported\":%llu,",
 			(unsigned long long)atomic_load(&v->upcalls),
 			(unsigned long long)atomic_load(&v->upcalls_reraised),
+			(unsigned long long)atomic_load(&v->callbacks_injected),
 			(unsigned long long)atomic_load(&v->timer_fires),
 			(double)v->stats.blocked_ns / 1e9,
 			(unsigned long long)v->stats.unsupported);
@@ -758,8 +770,39 @@ static int64_t xen_hvm_param_op(struct xen_vcpu *v, uint64_t op, uint64_t arg)
 	}
 	mutex_lock(&xen->lock);
 	xen->hvm_params[HVM_PARAM_CALLBACK_IRQ] = p.value;
+	atomic_store(&xen->callback_vector,
+		     p.value >> 56 == HVM_PARAM_CALLBACK_TYPE_VECTOR ? (uint8_t)p.value : 0);
 	mutex_unlock(&xen->lock);
 	return 0;
+}
+
+uint8_t xen_callback_due(struct xen *xen, unsigned int vcpu)
+{
+	struct xen_vcpu *v;
+	struct vcpu_info *vi;
+	uint8_t vector = 0;
+
+	/* the common case, per-vCPU vectors or no Xen guest at all: one load, no lock */
+	if (!atomic_load(&xen->callback_vector) || vcpu >= xen->nr_vcpus)
+		return 0;
+	v = &xen->vcpus[vcpu];
+	mutex_lock(&xen->lock);
+	if (!v->upcall_vector) {
+		vi = xen_vcpu_info_begin_locked(xen, v);
+		if (vi) {
+			if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST))
+				vector = xen_upcall_vector_locked(xen, v);
+			xen_vcpu_info_end(v);
+		}
+	}
+	mutex_unlock(&xen->lock);
+	return vector;
+}
+
+void xen_callback_injected(struct xen *xen, unsigned int vcpu)
+{
+	if (vcpu < xen->nr_vcpus)
+		atomic_fetch_add(&xen->vcpus[vcpu].callbacks_injected, 1);
 }
 
 static int64_t xen_set_upcall_vector(struct xen_vcpu *v, uint64_t arg)
@@ -855,8 +898,7 @@ static int64_t xen_register_vcpu_info(struct xen_vcpu *t, uint64_t gfn, uint32_t
 	xen_write_time_info(xen, vi);
 	xen_vcpu_info_end(t);
 	t->vcpu_info_gpa = new_gpa;
-	n.vcpu = (int)t->id;
-	n.vector = xen_upcall_vector_locked(xen, t);
+	xen_notify_upcall_locked(xen, t, &n);
 	mutex_unlock(&xen->lock);
 	xen_notify_apply(xen, &n);
 	return 0;

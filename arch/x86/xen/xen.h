@@ -57,6 +57,12 @@ struct xen_ops {
 	void (*shutdown)(void *opaque, unsigned int vcpu, unsigned int reason);
 	/* optional: the calling vCPU's TSC now and its frequency, for vcpu_time_info */
 	int (*read_tsc)(void *opaque, unsigned int vcpu, uint64_t *tsc, uint32_t *khz);
+	/*
+	 * optional: vCPU `vcpu` has the global callback vector pending; make its own thread
+	 * call xen_callback_due() soon (a kick). Without it the vector goes to the local APIC
+	 * like a per-vCPU one (which then needs an EOI the guest never sends).
+	 */
+	void (*raise_callback)(void *opaque, unsigned int vcpu);
 	/* optional: true when somebody wants this vCPU out of a blocking hypercall (a kick) */
 	bool (*interrupted)(void *opaque, unsigned int vcpu);
 };
@@ -95,6 +101,24 @@ int xen_write_hypercall_page(struct xen *xen, unsigned int vcpu, uint64_t value,
  */
 void xen_upcall_dropped(struct xen *xen, unsigned int vcpu);
 
+/*
+ * The global callback vector (HVM_PARAM_CALLBACK_IRQ of type vector). Xen injects it without
+ * the local APIC, so the guest never EOIs it (Linux's handler does not), and it is level
+ * triggered: due whenever the vCPU's evtchn_upcall_pending is set and it can take an
+ * interrupt. Raised through the APIC, its ISR bit would stay set and block every later upcall.
+ * So a sender only kicks the target (ops->raise_callback), and the target's own thread, out
+ * of KVM_RUN, asks xen_callback_due() before each entry and injects the vector itself when
+ * the guest has interrupts enabled; when it has not, xen_callback_retry() has the timer
+ * thread kick it again shortly (KVM reports no interrupt window to a VMM with an in-kernel
+ * irqchip). Only the vCPU's thread calls these three, holding no lock.
+ */
+/* The vector to inject into vCPU `vcpu` now, 0: none (per-vCPU vector, or nothing pending). */
+uint8_t xen_callback_due(struct xen *xen, unsigned int vcpu);
+void xen_callback_injected(struct xen *xen, unsigned int vcpu);
+/* Due, but the vCPU cannot take it yet: kick it again in XEN_CALLBACK_RETRY_NS. */
+void xen_callback_retry(struct xen *xen, unsigned int vcpu);
+#define XEN_CALLBACK_RETRY_NS (200 * 1000ull)
+
 /* Xen system time: nanoseconds since the VM was created (the guest's vcpu_time_info clock). */
 uint64_t xen_system_time(const struct xen *xen);
 /* Fire the single-shot timers due by now; returns the next deadline (0: none). */
@@ -114,10 +138,11 @@ struct xen_vcpu_stats {
 	uint64_t by_nr[XEN_NR_HYPERCALLS];
 	uint64_t evtchn_ops[EVTCHNOP_COUNT];
 	uint64_t unsupported;
-	uint64_t blocked_ns;	   /* time spent in block/poll */
-	uint64_t upcalls;	   /* upcalls raised on this vCPU (any thread) */
-	uint64_t timers;	   /* single-shot timers fired for it (the timer thread) */
-	uint64_t upcalls_reraised; /* upcalls its APIC refused, raised again */
+	uint64_t blocked_ns;	     /* time spent in block/poll */
+	uint64_t upcalls;	     /* upcalls raised on this vCPU (any thread) */
+	uint64_t timers;	     /* single-shot timers fired for it (the timer thread) */
+	uint64_t upcalls_reraised;   /* upcalls its APIC refused, raised again */
+	uint64_t callbacks_injected; /* global callback vectors injected by its own thread */
 };
 /* Counters of vCPU `vcpu`; read them when its thread is quiet. */
 void xen_get_vcpu_stats(struct xen *xen, unsigned int vcpu, struct xen_vcpu_stats *out);
@@ -150,6 +175,8 @@ struct xen *xen_create(struct vm *vm, const struct xen_vm_config *cfg);
 int xen_vcpu_init(struct xen *xen, struct vcpu *vcpu);
 /* kvm_cpuid_fixup_t adding the Xen leaves for vCPU arg (a struct vcpu *). */
 int xen_vcpu_cpuid_fixup(struct kvm_cpuid2 *cpuid, uint32_t max_entries, void *arg);
+/* Before each entry, on the vCPU's thread: inject the global callback vector if due. */
+void xen_vcpu_deliver_callback(struct xen *xen, struct vcpu *vcpu);
 /* KVM_EXIT_XEN, KVM_EXIT_X86_WRMSR, KVM_EXIT_X86_RDMSR: true when handled. */
 bool xen_handle_exit(struct xen *xen, struct vcpu *vcpu);
 void xen_print_stats(struct xen *xen, FILE *out);

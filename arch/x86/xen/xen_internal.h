@@ -54,6 +54,10 @@ struct xen_vcpu {
 	_Atomic uint64_t timer_fires;
 	_Atomic bool upcall_owed;	   /* an upcall was refused by its APIC: raise it again */
 	_Atomic uint64_t upcalls_reraised; /* ... and how often that was done */
+	/* the global callback could not be injected (interrupts off): Xen system time at
+	 * which the timer thread kicks this vCPU to try again, 0: none */
+	_Atomic uint64_t callback_retry_at;
+	_Atomic uint64_t callbacks_injected;
 	struct xen_unsupported {
 		uint64_t key; /* nr << 32 | sub-op */
 		uint64_t count;
@@ -64,6 +68,7 @@ struct xen_vcpu {
 struct xen_notify {
 	int vcpu;	   /* raise an upcall on this vCPU, -1: none */
 	uint8_t vector;	   /* with this vector, 0: none (still wake a sleeper) */
+	bool callback;	   /* the vector is the global callback: the target's thread injects */
 	bool wake_pollers; /* a port became pending: wake vCPUs in SCHEDOP_poll */
 };
 
@@ -84,6 +89,9 @@ struct xen {
 	struct xen_port ports[XEN_NR_PORTS]; /* locked; port 0 is never used */
 	bool gsi_callback_warned;	     /* locked */
 	bool percpu_vectors;		     /* locked: a vCPU set its own upcall vector */
+	/* HVM_PARAM_CALLBACK_IRQ's vector when its type is vector, else 0; written locked,
+	 * read without the lock by vCPU threads before each entry (xen_callback_due) */
+	_Atomic uint8_t callback_vector;
 
 	/* pvclock reference: one (guest TSC, system time) pair; TSCs of one VM are in sync */
 	_Atomic bool time_ref_valid;
@@ -105,7 +113,7 @@ struct xen {
 	 */
 	uint64_t timer_wake_at;
 	_Atomic uint64_t timer_moves; /* timer_fd moved earlier by a set timer */
-	uint8_t *timer_fire;	      /* scratch of xen_timers_run: one flag per vCPU */
+	uint8_t *timer_fire; /* scratch of xen_timers_run per vCPU: 1 timer, 2 callback retry */
 
 	/* the glue's (xen_kvm.c) */
 	int transport;
@@ -132,8 +140,8 @@ struct vcpu_info *xen_vcpu_info_begin_locked(struct xen *xen, struct xen_vcpu *v
 void xen_vcpu_info_end(struct xen_vcpu *v);
 struct shared_info *xen_shinfo_begin_locked(struct xen *xen);
 void xen_shinfo_end(struct xen *xen);
-/* Which vector an upcall on v uses now (per-vCPU, else the global callback vector), 0: none. */
-uint8_t xen_upcall_vector_locked(struct xen *xen, struct xen_vcpu *v);
+/* An upcall for v: its per-vCPU vector, else the global callback vector, else none. */
+void xen_notify_upcall_locked(struct xen *xen, struct xen_vcpu *v, struct xen_notify *n);
 void xen_vcpu_wake(struct xen_vcpu *v);
 void xen_count_unsupported(struct xen_vcpu *v, uint64_t nr, uint64_t sub);
 bool xen_domid_is_self(uint16_t domid);

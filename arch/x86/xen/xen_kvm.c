@@ -14,17 +14,14 @@
  *    the result goes back in RAX the same way. Guests that execute vmcall directly (modern
  *    Linux) cannot use this transport.
  *
- * Upcalls are raised with KVM_SIGNAL_MSI, through the target's local APIC. That is right for
- * the per-vCPU vectors (HVMOP_set_evtchn_upcall_vector: the guest EOIs them), which Linux
- * uses since 6.0 when CPUID leaf 4 has XEN_HVM_CPUID_UPCALL_VECTOR (both nested test kernels,
- * 6.1 and 7.2, do). The global callback vector (HVM_PARAM_CALLBACK_IRQ of type vector) is
- * injected by Xen without the APIC and never EOIed, so raised this way its ISR bit would stay
- * set and block the vCPU's interrupts of equal or lower priority: only older guests rely on
- * it, and it is not delivered correctly yet. The candidates, none done: KVM's own delivery
- * (KVM_XEN_ATTR_TYPE_UPCALL_VECTOR) needs KVM to own vcpu_info (KVM_XEN_VCPU_ATTR_TYPE_
- * VCPU_INFO), and KVM then writes its own pvclock there, a second time base beside ours;
- * KVM_SET_VCPU_EVENTS injection from the vCPU's thread needs an interrupt window, which KVM
- * does not report with an in-kernel PIC.
+ * Upcalls on the per-vCPU vectors (HVMOP_set_evtchn_upcall_vector, which Linux uses since
+ * 6.0 when CPUID leaf 4 has XEN_HVM_CPUID_UPCALL_VECTOR) are raised with KVM_SIGNAL_MSI,
+ * through the target's local APIC: the guest EOIs them. The global callback vector
+ * (HVM_PARAM_CALLBACK_IRQ of type vector, older guests) is never EOIed, so it must not touch
+ * the APIC: the sender kicks the target, and the target's thread queues the vector with
+ * KVM_SET_VCPU_EVENTS before its next entry (xen_vcpu_deliver_callback, see xen.h). KVM's own
+ * delivery of it (KVM_XEN_ATTR_TYPE_UPCALL_VECTOR) was the other way; it needs KVM to own
+ * vcpu_info, where KVM then writes its own pvclock, and exists only where KVM has Xen support.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -62,6 +59,33 @@ static void kvm_raise_vector(void *opaque, unsigned int vcpu, uint8_t vector)
 			strerror(errno));
 	else if (r == 0) /* delivered to no APIC: software-disabled (see xen_upcall_dropped) */
 		xen_upcall_dropped(vm->xen, vcpu);
+}
+
+static void kvm_raise_callback(void *opaque, unsigned int vcpu)
+{
+	struct vm *vm = opaque;
+	struct vcpu *target = &vm->vcpus[vcpu];
+
+	/* on the target's own thread, the check before its next entry comes anyway */
+	if (vcpu_current() != target)
+		vcpu_kick(target);
+}
+
+void xen_vcpu_deliver_callback(struct xen *xen, struct vcpu *vcpu)
+{
+	uint8_t vector = xen_callback_due(xen, (unsigned int)vcpu->id);
+	int r;
+
+	if (!vector)
+		return;
+	r = kvm_vcpu_inject_external(vcpu->fd, vector);
+	if (r > 0)
+		xen_callback_injected(xen, (unsigned int)vcpu->id);
+	else if (r == 0)
+		xen_callback_retry(xen, (unsigned int)vcpu->id);
+	else
+		pr_warn_ratelimited("xen: injecting the callback vector %#x into vCPU %d: %s",
+				    vector, vcpu->id, strerror(errno));
 }
 
 static void kvm_shutdown(void *opaque, unsigned int vcpu, unsigned int reason)
@@ -102,6 +126,7 @@ static bool kvm_interrupted(void *opaque, unsigned int vcpu)
 static const struct xen_ops kvm_xen_ops = {
 	.translate = kvm_translate,
 	.raise_vector = kvm_raise_vector,
+	.raise_callback = kvm_raise_callback,
 	.shutdown = kvm_shutdown,
 	.read_tsc = kvm_read_tsc,
 	.interrupted = kvm_interrupted,

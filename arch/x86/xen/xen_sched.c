@@ -260,6 +260,23 @@ int64_t xen_set_timer(struct xen_vcpu *v, uint64_t deadline, bool must_be_future
 	return 0;
 }
 
+void xen_callback_retry(struct xen *xen, unsigned int vcpu)
+{
+	uint64_t at = xen_system_time(xen) + XEN_CALLBACK_RETRY_NS;
+	struct xen_vcpu *v;
+
+	if (vcpu >= xen->nr_vcpus)
+		return;
+	v = &xen->vcpus[vcpu];
+	mutex_lock(&xen->lock);
+	atomic_store(&v->callback_retry_at, at);
+	if (at < xen->timer_wake_at) {
+		xen->timer_wake_at = at;
+		timer_fd_set(xen, at);
+	}
+	mutex_unlock(&xen->lock);
+}
+
 int64_t xen_stop_timer(struct xen_vcpu *v)
 {
 	struct xen *xen = v->xen;
@@ -278,12 +295,20 @@ uint64_t xen_timers_run(struct xen *xen)
 	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
 		struct xen_vcpu *v = &xen->vcpus[i];
 
+		uint64_t retry = atomic_load(&v->callback_retry_at);
+
 		xen->timer_fire[i] = 0;
+		if (retry && retry <= now) {
+			atomic_store(&v->callback_retry_at, 0);
+			xen->timer_fire[i] |= 2;
+		} else if (retry && (!next || retry < next)) {
+			next = retry;
+		}
 		if (!v->timer_armed)
 			continue;
 		if (v->timer_deadline <= now) {
 			v->timer_armed = false;
-			xen->timer_fire[i] = 1;
+			xen->timer_fire[i] |= 1;
 		} else if (!next || v->timer_deadline < next) {
 			next = v->timer_deadline;
 		}
@@ -292,10 +317,12 @@ uint64_t xen_timers_run(struct xen *xen)
 	timer_fd_set(xen, xen->timer_wake_at);
 	mutex_unlock(&xen->lock);
 	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
-		if (xen->timer_fire[i]) {
+		if (xen->timer_fire[i] & 1) {
 			atomic_fetch_add(&xen->vcpus[i].timer_fires, 1);
 			xen_send_virq(xen, &xen->vcpus[i], VIRQ_TIMER);
 		}
+		if ((xen->timer_fire[i] & 2) && xen->ops->raise_callback)
+			xen->ops->raise_callback(xen->opaque, i);
 	}
 	return next;
 }
