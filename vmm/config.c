@@ -25,6 +25,7 @@ void config_defaults(struct vm_config *cfg)
 	cfg->backing = MEM_BACKING_MEMFD;
 	cfg->log_level = LOG_WARN;
 	cfg->xen_version = 4u << 16 | 17u;
+	cfg->xen_percpu_upcalls = true;
 	cfg->boot_protocol = BOOT_PROTOCOL_AUTO;
 	cfg->seccomp = SANDBOX_DEFAULT_MODE; /* on (log in sanitizer builds) */
 }
@@ -248,6 +249,7 @@ static const struct config_key config_keys[] = {
 	{ "xen", "enabled", "true or false" },
 	{ "xen", "version", "MAJOR.MINOR, e.g. 4.17" },
 	{ "xen", "kvm-leaves", "true or false" },
+	{ "xen", "percpu-upcalls", "true or false" },
 	{ "xen", "transport", "auto, kvm, pio" },
 	{ "disk", "path", "a raw disk image (starts a new disk)" },
 	{ "disk", "readonly", "true or false" },
@@ -543,6 +545,9 @@ int config_set(struct vm_config *cfg, const char *section, const char *key, cons
 		cfg->xen_version = major << 16 | minor;
 	} else if (!strcmp(key, "kvm-leaves")) {
 		if (parse_bool(value, &cfg->xen_kvm_leaves))
+			goto bad;
+	} else if (!strcmp(key, "percpu-upcalls")) {
+		if (parse_bool(value, &cfg->xen_percpu_upcalls))
 			goto bad;
 	} else if (!strcmp(key, "transport")) {
 		static const char *const names[] = { "auto", "kvm", "pio" };

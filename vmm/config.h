@@ -85,7 +85,10 @@ struct vm_config {
 	bool xen;	      /* [xen] enabled */
 	uint32_t xen_version; /* [xen] version, major << 16 | minor */
 	bool xen_kvm_leaves;  /* [xen] kvm-leaves: KVM's CPUID leaves at 0x40000100 */
-	int xen_transport;    /* [xen] transport: 0 auto, 1 kvm, 2 pio (XEN_TRANSPORT_*) */
+	/* [xen] percpu-upcalls: CPUID offers per-vCPU upcall vectors (default); without them
+	 * Linux takes its events on the global callback vector */
+	bool xen_percpu_upcalls;
+	int xen_transport; /* [xen] transport: 0 auto, 1 kvm, 2 pio (XEN_TRANSPORT_*) */
 };
 
 void config_defaults(struct vm_config *cfg);

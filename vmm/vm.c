@@ -158,6 +158,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		struct xen_vm_config xc = {
 			.version = cfg->xen_version,
 			.keep_kvm_leaves = cfg->xen_kvm_leaves,
+			.percpu_upcalls = cfg->xen_percpu_upcalls,
 			.transport = cfg->xen_transport,
 		};
 

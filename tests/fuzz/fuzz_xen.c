@@ -431,7 +431,7 @@ static void op_cpuid(struct fuzz_in *in)
 		c->entries[i].function = f & 0x80 ? in_u32(in) : 0x40000000u + (f & 0x7f) * 4;
 		c->entries[i].eax = f & 0x40 ? 0x40000000u + in_u8(in) : in_u32(in);
 	}
-	if (!xen_cpuid_fixup(c, max, flags & 7, XEN_VERSION(4, 17), flags & 8)) {
+	if (!xen_cpuid_fixup(c, max, flags & 7, XEN_VERSION(4, 17), flags & 8, flags & 16)) {
 		bool found = false;
 
 		FUZZ_CHECK(c->nent <= max);

@@ -401,12 +401,16 @@ fi
 # says it is a Xen HVM guest with the callback vector, its Xen IPI lines count up on both
 # CPUs, and minivmm's --stats=json shows EVTCHNOP_send served on both vCPU threads.
 # Both kernels (6.1 and 7.2) take the per-vCPU upcall vector (HVMOP_set_evtchn_upcall_vector,
-# Linux >= 6.0), not the global callback vector (see arch/x86/xen/xen_kvm.c).
+# Linux >= 6.0) when CPUID offers it, and --stats must then show no global callback injected.
+# xen-hvm-callback-* hides it ([xen] percpu-upcalls = false): Linux then takes every event on
+# the global callback vector, which it never EOIs, and both vCPU threads must have injected it
+# (see arch/x86/xen/xen_kvm.c).
 XEN_STATS=/tmp/xen-stats.json
+XEN_CONFIG=
 XEN_CONSOLE=/tmp/xen-console.log
 vmm_minivmm_xen() {   # stops itself before the harness's SIGKILL: the stats get written
-    exec minivmm run --xen --stats=json --stats-file "$XEN_STATS" --console-log "$XEN_CONSOLE" \
-        --timeout $((L2_TIMEOUT - 5)) ${XEN_LOG:+--log-level $XEN_LOG} \
+    exec minivmm run ${XEN_CONFIG:+--config "$XEN_CONFIG"} --xen --stats=json \
+        --stats-file "$XEN_STATS" --console-log "$XEN_CONSOLE" --timeout $((L2_TIMEOUT - 5)) ${XEN_LOG:+--log-level $XEN_LOG} \
         --kernel "$1" --initrd "$2" --cmdline "$3 minivmm.xen=1" --cpus "$4" --memory "$5"
 }
 # xen_stat ID OBJECT KEY: vCPU ID's Xen counter KEY in OBJECT (by_hypercall,
@@ -428,9 +432,14 @@ xen_stat() {
 }
 # xen_line ERE: the first console line matching ERE
 xen_line() { tr -d '\r' <"$XEN_CONSOLE" | grep -E -m1 -- "$1"; }
-xen_linux() {
-    local k=$1 L2_EXIT_GRACE=90 ok=0 before after c b a v s
+xen_linux() {   # xen_linux KERNEL [global-callback]
+    local k=$1 mode=${2:-percpu} L2_EXIT_GRACE=90 ok=0 before after c b a v s
     rm -f "$XEN_STATS" "$XEN_CONSOLE"
+    XEN_CONFIG=""
+    if [ "$mode" = global-callback ]; then
+        XEN_CONFIG=/tmp/xen-global-callback.ini
+        printf '[xen]\npercpu-upcalls = false\n' >"$XEN_CONFIG"
+    fi
     l2 minivmm_xen "$k" bzimage 2 || ok=1
     [ -s "$XEN_CONSOLE" ] || { reason "no console log"; return 1; }
     before=$(xen_line '^XEN-IPI-SUM before' | cut -d' ' -f3-)
@@ -447,6 +456,7 @@ xen_linux() {
                 "sched_op=$(xen_stat $v by_hypercall sched_op) hvm_op=$(xen_stat $v by_hypercall hvm_op)" \
                 "vcpu_op=$(xen_stat $v by_hypercall vcpu_op) upcalls=$(xen_stat $v - upcalls)" \
                 "timers=$(xen_stat $v - timers)" \
+                "callbacks_injected=$(xen_stat $v - callbacks_injected)" \
                 "unsupported=$(xen_stat $v - unsupported)"
         done
         say "INFO $TEST_NAME xen_stats $(sed 's/.*"xen"://' "$XEN_STATS" | tr -d ' ')"
@@ -470,11 +480,18 @@ xen_linux() {
     for v in 0 1; do
         s=$(xen_stat $v event_channel_ops send)
         [ "$s" -gt 0 ] || { reason "--stats: no EVTCHNOP_send served on vCPU $v"; return 1; }
+        s=$(xen_stat $v - callbacks_injected)
+        if [ "$mode" = global-callback ]; then
+            [ "$s" -gt 0 ] || { reason "--stats: no global callback injected on vCPU $v"; return 1; }
+        else
+            [ "$s" = 0 ] || { reason "--stats: $s global callbacks on vCPU $v, per-vCPU vectors expected"; return 1; }
+        fi
     done
     return 0
 }
 t "xen-hvm-sid-7.2" xen_linux sid-7.2
 t "xen-hvm-bookworm-6.1" xen_linux bookworm-6.1
+t "xen-hvm-callback-sid-7.2" xen_linux sid-7.2 global-callback
 
 # ---------------------------------------------------------------- Xen benchmarks
 # xen_bench: the freestanding Xen guests time a hypercall (KVM_EXIT_XEN here) against a bare

@@ -580,6 +580,10 @@ static void test_set_xen(void **state)
 	assert_int_equal(set_cfg.xen_version, 4u << 16 | 13);
 	assert_int_equal(set("xen", "kvm-leaves", "yes"), 0);
 	assert_true(set_cfg.xen_kvm_leaves);
+	assert_true(set_cfg.xen_percpu_upcalls);
+	assert_int_equal(set("xen", "percpu-upcalls", "false"), 0);
+	assert_false(set_cfg.xen_percpu_upcalls);
+	expect_bad("xen", "percpu-upcalls", "global", "true or false");
 	assert_int_equal(set("xen", "transport", "pio"), 0);
 	assert_int_equal(set_cfg.xen_transport, 2);
 	expect_bad("xen", "transport", "vmcall", "auto, kvm, pio");

@@ -1332,7 +1332,7 @@ static void test_cpuid(void **state)
 	e[1].ebx = 0x4b4d564b;
 	e[2].function = 0x40000001;
 	e[3].function = 0x80000000;
-	assert_int_equal(xen_cpuid_fixup(cpuid, 16, 3, XEN_VERSION(4, 17), false), 0);
+	assert_int_equal(xen_cpuid_fixup(cpuid, 16, 3, XEN_VERSION(4, 17), false, true), 0);
 	assert_int_equal(cpuid->nent, 2 + 5);
 	for (uint32_t i = 0; i < cpuid->nent; i++) {
 		if (e[i].function == 0x40000000)
@@ -1357,17 +1357,26 @@ static void test_cpuid(void **state)
 	e[0].function = 0x40000000;
 	e[0].eax = 0x40000001;
 	e[1].function = 0x40000001;
-	assert_int_equal(xen_cpuid_fixup(cpuid, 16, 0, XEN_VERSION(4, 17), true), 0);
+	assert_int_equal(xen_cpuid_fixup(cpuid, 16, 0, XEN_VERSION(4, 17), true, true), 0);
 	for (uint32_t i = 0; i < cpuid->nent; i++) {
 		if (e[i].function == 0x40000100)
 			k = &e[i];
 	}
 	assert_non_null(k);
 	assert_int_equal(k->eax, 0x40000101);
+	/* no per-vCPU upcall vectors offered: the guest takes the global callback vector */
+	memset(buf, 0, sizeof(buf));
+	cpuid->nent = 1;
+	assert_int_equal(xen_cpuid_fixup(cpuid, 16, 1, XEN_VERSION(4, 17), false, false), 0);
+	assert_int_equal(e[1].function, 0x40000000);
+	assert_int_equal(e[5].function, 0x40000004);
+	assert_false(e[5].eax & XEN_HVM_CPUID_UPCALL_VECTOR);
+	assert_true(e[5].eax & XEN_HVM_CPUID_VCPU_ID_PRESENT);
+	assert_int_equal(e[5].ebx, 1);
 	/* no room */
 	memset(buf, 0, sizeof(buf));
 	cpuid->nent = 12;
-	assert_int_equal(xen_cpuid_fixup(cpuid, 16, 0, XEN_VERSION(4, 17), false), -1);
+	assert_int_equal(xen_cpuid_fixup(cpuid, 16, 0, XEN_VERSION(4, 17), false, true), -1);
 }
 
 int main(void)

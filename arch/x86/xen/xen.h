@@ -131,7 +131,7 @@ uint64_t xen_timers_run(struct xen *xen);
  * base). Returns 0 or -1 (no room).
  */
 int xen_cpuid_fixup(struct kvm_cpuid2 *cpuid, uint32_t max_entries, unsigned int vcpu,
-		    uint32_t version, bool keep_kvm_leaves);
+		    uint32_t version, bool keep_kvm_leaves, bool percpu_upcalls);
 
 struct xen_vcpu_stats {
 	uint64_t hypercalls;
@@ -162,6 +162,7 @@ struct vcpu;
 struct xen_vm_config {
 	uint32_t version;
 	bool keep_kvm_leaves;
+	bool percpu_upcalls; /* XEN_HVM_CPUID_UPCALL_VECTOR in CPUID leaf 4 */
 	enum {
 		XEN_TRANSPORT_AUTO,
 		XEN_TRANSPORT_KVM,

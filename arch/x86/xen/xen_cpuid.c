@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The Xen CPUID leaves (arch-x86/cpuid.h) at 0x40000000: signature, version, hypercall MSR,
- * HVM features with the vCPU id and the per-vCPU upcall vector.
+ * HVM features with the vCPU id and the per-vCPU upcall vector (Linux >= 6.0 uses per-vCPU
+ * vectors when the leaf offers them, else the global callback vector).
  *
  * KVM's own leaves (0x40000000-0x400000ff in KVM_GET_SUPPORTED_CPUID) are dropped by default,
  * as QEMU does for Xen guests: Linux picks the hypervisor whose leaves sit at the highest base
@@ -19,7 +20,7 @@
 #define XEN_LAST_LEAF 4u
 
 int xen_cpuid_fixup(struct kvm_cpuid2 *cpuid, uint32_t max_entries, unsigned int vcpu,
-		    uint32_t version, bool keep_kvm_leaves)
+		    uint32_t version, bool keep_kvm_leaves, bool percpu_upcalls)
 {
 	struct kvm_cpuid_entry2 *e = cpuid->entries, xen[XEN_LAST_LEAF + 1];
 	uint32_t n = 0;
@@ -52,7 +53,7 @@ int xen_cpuid_fixup(struct kvm_cpuid2 *cpuid, uint32_t max_entries, unsigned int
 	xen[2].ebx = XEN_HYPERCALL_MSR;
 	/* leaf 3 (time) stays zero: no TSC emulation, frequency not advertised */
 	xen[4].eax = XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_DOMID_PRESENT |
-		     XEN_HVM_CPUID_UPCALL_VECTOR;
+		     (percpu_upcalls ? XEN_HVM_CPUID_UPCALL_VECTOR : 0);
 	xen[4].ebx = vcpu;
 	xen[4].ecx = XEN_DOMID;
 	memcpy(&e[n], xen, sizeof(xen));

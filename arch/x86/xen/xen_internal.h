@@ -118,6 +118,7 @@ struct xen {
 	/* the glue's (xen_kvm.c) */
 	int transport;
 	bool keep_kvm_leaves;
+	bool percpu_upcalls;
 	bool sync_regs;
 	uint32_t tsc_khz;
 

@@ -207,6 +207,7 @@ struct xen *xen_create(struct vm *vm, const struct xen_vm_config *cfg)
 	}
 	xen->transport = transport;
 	xen->keep_kvm_leaves = cfg->keep_kvm_leaves;
+	xen->percpu_upcalls = cfg->percpu_upcalls;
 	if (transport == XEN_TRANSPORT_PIO &&
 	    io_bus_register(&vm->pio, XEN_HCALL_PORT, 4, xen_pio_io, xen, "xen-hypercall")) {
 		pr_err("xen: port %#x is taken", XEN_HCALL_PORT);
@@ -225,7 +226,7 @@ int xen_vcpu_cpuid_fixup(struct kvm_cpuid2 *cpuid, uint32_t max_entries, void *a
 	struct xen *xen = vcpu->vm->xen;
 
 	if (xen_cpuid_fixup(cpuid, max_entries, (unsigned int)vcpu->id, xen->version,
-			    xen->keep_kvm_leaves)) {
+			    xen->keep_kvm_leaves, xen->percpu_upcalls)) {
 		pr_err("xen: vCPU %d: no room for the Xen CPUID leaves", vcpu->id);
 		return -1;
 	}
