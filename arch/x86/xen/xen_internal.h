@@ -113,7 +113,7 @@ struct xen {
 	 */
 	uint64_t timer_wake_at;
 	_Atomic uint64_t timer_moves; /* timer_fd moved earlier by a set timer */
-	uint8_t *timer_fire; /* scratch of xen_timers_run per vCPU: 1 timer, 2 callback retry */
+	uint8_t *timer_fire;	      /* scratch of xen_timers_run: xen_sched.c FIRE_* per vCPU */
 
 	/* the glue's (xen_kvm.c) */
 	int transport;

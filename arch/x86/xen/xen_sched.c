@@ -287,6 +287,10 @@ int64_t xen_stop_timer(struct xen_vcpu *v)
 	return 0;
 }
 
+/* what xen_timers_run() does for a vCPU once the lock is dropped (xen->timer_fire) */
+#define FIRE_VIRQ_TIMER 1    /* its single-shot timer is due */
+#define FIRE_CALLBACK_KICK 2 /* xen_callback_retry() asked for another look */
+
 uint64_t xen_timers_run(struct xen *xen)
 {
 	uint64_t now = xen_system_time(xen), next = 0;
@@ -294,13 +298,12 @@ uint64_t xen_timers_run(struct xen *xen)
 	mutex_lock(&xen->lock);
 	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
 		struct xen_vcpu *v = &xen->vcpus[i];
-
 		uint64_t retry = atomic_load(&v->callback_retry_at);
 
 		xen->timer_fire[i] = 0;
 		if (retry && retry <= now) {
 			atomic_store(&v->callback_retry_at, 0);
-			xen->timer_fire[i] |= 2;
+			xen->timer_fire[i] |= FIRE_CALLBACK_KICK;
 		} else if (retry && (!next || retry < next)) {
 			next = retry;
 		}
@@ -308,7 +311,7 @@ uint64_t xen_timers_run(struct xen *xen)
 			continue;
 		if (v->timer_deadline <= now) {
 			v->timer_armed = false;
-			xen->timer_fire[i] |= 1;
+			xen->timer_fire[i] |= FIRE_VIRQ_TIMER;
 		} else if (!next || v->timer_deadline < next) {
 			next = v->timer_deadline;
 		}
@@ -317,11 +320,11 @@ uint64_t xen_timers_run(struct xen *xen)
 	timer_fd_set(xen, xen->timer_wake_at);
 	mutex_unlock(&xen->lock);
 	for (unsigned int i = 0; i < xen->nr_vcpus; i++) {
-		if (xen->timer_fire[i] & 1) {
+		if (xen->timer_fire[i] & FIRE_VIRQ_TIMER) {
 			atomic_fetch_add(&xen->vcpus[i].timer_fires, 1);
 			xen_send_virq(xen, &xen->vcpus[i], VIRQ_TIMER);
 		}
-		if ((xen->timer_fire[i] & 2) && xen->ops->raise_callback)
+		if ((xen->timer_fire[i] & FIRE_CALLBACK_KICK) && xen->ops->raise_callback)
 			xen->ops->raise_callback(xen->opaque, i);
 	}
 	return next;
