@@ -79,6 +79,7 @@ static bool fx_interrupted(void *opaque, unsigned int vcpu)
 static const struct xen_ops fx_ops = {
 	.translate = xf_translate,
 	.raise_vector = xf_raise,
+	.raise_callback = xf_raise_callback,
 	.shutdown = xf_shutdown,
 	.read_tsc = xf_read_tsc,
 	.interrupted = fx_interrupted,
@@ -474,11 +475,20 @@ static void op_misc(struct fuzz_xen *fx, struct fuzz_in *in, uint8_t op)
 	}
 	case 2: { /* what a guest's upcall handler does: clear upcall_pending and the selector */
 		struct xen_vcpu *v = &xen->vcpus[in_u8(in) % xen->nr_vcpus];
-		uint64_t gpa;
+		uint8_t due = xen_callback_due(xen, v->id), global;
+		uint64_t gpa, via;
 
+		/* first what its thread does before entering: the global callback, if due */
 		mutex_lock(&xen->lock);
 		gpa = xen_vcpu_info_gpa_locked(xen, v);
+		via = xen->hvm_params[HVM_PARAM_CALLBACK_IRQ];
+		global = via >> 56 == HVM_PARAM_CALLBACK_TYPE_VECTOR ? (uint8_t)via : 0;
+		FUZZ_CHECK(!due || (due == global && !v->upcall_vector));
 		mutex_unlock(&xen->lock);
+		if (due && in_u8(in) % 2)
+			xen_callback_injected(xen, v->id);
+		else if (due)
+			xen_callback_retry(xen, v->id);
 		if (gpa != XEN_INVALID_GPA) {
 			uint8_t zero[16] = { 0 };
 
