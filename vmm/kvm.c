@@ -355,9 +355,11 @@ int kvm_vcpu_run(int vcpu_fd)
  * next entry whatever RFLAGS.IF says (VMX would refuse the entry with IF clear), so this first
  * checks that the vCPU can take an interrupt now: running or halted (a halted vCPU is made
  * runnable: the interrupt ends its hlt), IF set, no interrupt shadow, no event in flight.
- * On the vCPU's own thread, outside KVM_RUN. 1: queued, 0: not now, -1: error (errno).
+ * A vCPU halted with interrupts off (a dead CPU's cli; hlt) or waiting for its SIPI is
+ * STOPPED: nothing but its own next exit can change that. On the vCPU's own thread, outside
+ * KVM_RUN.
  */
-int kvm_vcpu_inject_external(int vcpu_fd, uint8_t vector)
+enum kvm_inject kvm_vcpu_inject_external(int vcpu_fd, uint8_t vector)
 {
 	struct kvm_vcpu_events ev;
 	struct kvm_mp_state mp;
@@ -365,24 +367,26 @@ int kvm_vcpu_inject_external(int vcpu_fd, uint8_t vector)
 
 	if (ioctl(vcpu_fd, KVM_GET_MP_STATE, &mp) < 0 ||
 	    ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0 || ioctl(vcpu_fd, KVM_GET_REGS, &regs) < 0)
-		return -1;
+		return KVM_INJECT_ERROR;
 	if (mp.mp_state != KVM_MP_STATE_RUNNABLE && mp.mp_state != KVM_MP_STATE_HALTED)
-		return 0; /* an AP still waiting for its SIPI */
-	if (!(regs.rflags & X86_RFLAGS_IF) || ev.interrupt.shadow || ev.interrupt.injected ||
-	    ev.exception.injected || ev.exception.pending || ev.nmi.injected)
-		return 0;
+		return KVM_INJECT_STOPPED;
+	if (!(regs.rflags & X86_RFLAGS_IF))
+		return mp.mp_state == KVM_MP_STATE_HALTED ? KVM_INJECT_STOPPED : KVM_INJECT_LATER;
+	if (ev.interrupt.shadow || ev.interrupt.injected || ev.exception.injected ||
+	    ev.exception.pending || ev.nmi.injected)
+		return KVM_INJECT_LATER;
 	ev.interrupt.injected = 1;
 	ev.interrupt.nr = vector;
 	ev.interrupt.soft = 0;
 	ev.flags = 0; /* leave pending NMIs, the shadow, SMM and payloads as they are */
 	if (ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
-		return -1;
+		return KVM_INJECT_ERROR;
 	if (mp.mp_state == KVM_MP_STATE_HALTED) {
 		mp.mp_state = KVM_MP_STATE_RUNNABLE;
 		if (ioctl(vcpu_fd, KVM_SET_MP_STATE, &mp) < 0)
-			return -1;
+			return KVM_INJECT_ERROR;
 	}
-	return 1;
+	return KVM_INJECT_QUEUED;
 }
 
 int kvm_vcpu_get_regs(int vcpu_fd, struct kvm_regs *regs)

@@ -68,8 +68,14 @@ int kvm_vcpu_create(const struct kvm_sys *sys, int vm_fd, int id, struct kvm_run
 void kvm_vcpu_destroy(const struct kvm_sys *sys, int vcpu_fd, struct kvm_run *run);
 int kvm_vcpu_run(int vcpu_fd);
 int kvm_vcpu_get_regs(int vcpu_fd, struct kvm_regs *regs);
-/* An interrupt bypassing the local APIC, if the vCPU can take one now: 1, 0 (not now), -1. */
-int kvm_vcpu_inject_external(int vcpu_fd, uint8_t vector);
+/* An interrupt bypassing the local APIC, if the vCPU can take one now (kvm.c). */
+enum kvm_inject {
+	KVM_INJECT_ERROR = -1, /* errno says why */
+	KVM_INJECT_QUEUED,     /* delivered at the next entry */
+	KVM_INJECT_LATER,      /* interrupts off, an interrupt shadow or an event in flight */
+	KVM_INJECT_STOPPED,    /* waiting for its SIPI, or halted with interrupts off */
+};
+enum kvm_inject kvm_vcpu_inject_external(int vcpu_fd, uint8_t vector);
 int kvm_vcpu_set_regs(int vcpu_fd, const struct kvm_regs *regs);
 int kvm_vcpu_get_sregs(int vcpu_fd, struct kvm_sregs *sregs);
 int kvm_vcpu_set_sregs(int vcpu_fd, const struct kvm_sregs *sregs);

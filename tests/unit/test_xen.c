@@ -258,11 +258,21 @@ static void test_callback_param(void **state)
 	assert_int_equal(xen_callback_due(F.xen, 99), 0);
 
 	/* the guest could not take it (interrupts off): the timer thread kicks again */
-	xen_callback_retry(F.xen, 2);
-	for (int i = 0; i < 1000 && atomic_load(&F.apic[2].callbacks) < 2; i++)
+	assert_int_equal(xen_callback_retry(F.xen, 2), XEN_CALLBACK_RETRY_NS);
+	for (int i = 0; i < 10000 && atomic_load(&F.apic[2].callbacks) < 2; i++)
 		usleep(1000);
 	assert_int_equal(atomic_load(&F.apic[2].callbacks), 2);
 	xen_callback_injected(F.xen, 2);
+	/* a vCPU that stays unable waits twice as long each time, up to the cap, until an
+	 * injection (vCPU 1, whose kicks nothing below counts) */
+	assert_int_equal(xen_callback_retry(F.xen, 1), XEN_CALLBACK_RETRY_NS);
+	for (uint64_t want = 2 * XEN_CALLBACK_RETRY_NS; want < XEN_CALLBACK_RETRY_MAX_NS; want *= 2)
+		assert_int_equal(xen_callback_retry(F.xen, 1), want);
+	assert_int_equal(xen_callback_retry(F.xen, 1), XEN_CALLBACK_RETRY_MAX_NS);
+	assert_int_equal(xen_callback_retry(F.xen, 1), XEN_CALLBACK_RETRY_MAX_NS);
+	assert_int_equal(xen_callback_retry(F.xen, 99), 0);
+	xen_callback_injected(F.xen, 1);
+	assert_int_equal(xen_callback_retry(F.xen, 1), XEN_CALLBACK_RETRY_NS);
 	guest_ack(&s->vcpu_info[2]);
 	assert_int_equal(xen_callback_due(F.xen, 2), 0);
 

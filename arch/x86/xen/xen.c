@@ -801,8 +801,13 @@ uint8_t xen_callback_due(struct xen *xen, unsigned int vcpu)
 
 void xen_callback_injected(struct xen *xen, unsigned int vcpu)
 {
-	if (vcpu < xen->nr_vcpus)
-		atomic_fetch_add(&xen->vcpus[vcpu].callbacks_injected, 1);
+	struct xen_vcpu *v;
+
+	if (vcpu >= xen->nr_vcpus)
+		return;
+	v = &xen->vcpus[vcpu];
+	atomic_fetch_add(&v->callbacks_injected, 1);
+	v->callback_retry_ns = 0;
 }
 
 static int64_t xen_set_upcall_vector(struct xen_vcpu *v, uint64_t arg)

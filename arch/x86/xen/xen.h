@@ -115,9 +115,15 @@ void xen_upcall_dropped(struct xen *xen, unsigned int vcpu);
 /* The vector to inject into vCPU `vcpu` now, 0: none (per-vCPU vector, or nothing pending). */
 uint8_t xen_callback_due(struct xen *xen, unsigned int vcpu);
 void xen_callback_injected(struct xen *xen, unsigned int vcpu);
-/* Due, but the vCPU cannot take it yet: kick it again in XEN_CALLBACK_RETRY_NS. */
-void xen_callback_retry(struct xen *xen, unsigned int vcpu);
+/*
+ * Due, but the vCPU cannot take it yet (interrupts off): kick it again in
+ * XEN_CALLBACK_RETRY_NS, doubling up to XEN_CALLBACK_RETRY_MAX_NS while it stays so (a guest
+ * spinning with interrupts off costs an exit per retry), back to the first after an injection.
+ * Returns the delay chosen (0: no such vCPU).
+ */
+uint64_t xen_callback_retry(struct xen *xen, unsigned int vcpu);
 #define XEN_CALLBACK_RETRY_NS (200 * 1000ull)
+#define XEN_CALLBACK_RETRY_MAX_NS (10 * 1000 * 1000ull)
 
 /* Xen system time: nanoseconds since the VM was created (the guest's vcpu_time_info clock). */
 uint64_t xen_system_time(const struct xen *xen);

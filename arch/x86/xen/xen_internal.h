@@ -57,6 +57,7 @@ struct xen_vcpu {
 	/* the global callback could not be injected (interrupts off): Xen system time at
 	 * which the timer thread kicks this vCPU to try again, 0: none */
 	_Atomic uint64_t callback_retry_at;
+	uint64_t callback_retry_ns; /* the vCPU's own thread: the last retry's delay, 0: none */
 	_Atomic uint64_t callbacks_injected;
 	struct xen_unsupported {
 		uint64_t key; /* nr << 32 | sub-op */

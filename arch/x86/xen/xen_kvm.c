@@ -74,18 +74,23 @@ static void kvm_raise_callback(void *opaque, unsigned int vcpu)
 void xen_vcpu_deliver_callback(struct xen *xen, struct vcpu *vcpu)
 {
 	uint8_t vector = xen_callback_due(xen, (unsigned int)vcpu->id);
-	int r;
 
 	if (!vector)
 		return;
-	r = kvm_vcpu_inject_external(vcpu->fd, vector);
-	if (r > 0)
+	switch (kvm_vcpu_inject_external(vcpu->fd, vector)) {
+	case KVM_INJECT_QUEUED:
 		xen_callback_injected(xen, (unsigned int)vcpu->id);
-	else if (r == 0)
+		break;
+	case KVM_INJECT_LATER:
 		xen_callback_retry(xen, (unsigned int)vcpu->id);
-	else
+		break;
+	case KVM_INJECT_STOPPED: /* checked again at its next exit, whatever brings it back */
+		break;
+	case KVM_INJECT_ERROR:
 		pr_warn_ratelimited("xen: injecting the callback vector %#x into vCPU %d: %s",
 				    vector, vcpu->id, strerror(errno));
+		break;
+	}
 }
 
 static void kvm_shutdown(void *opaque, unsigned int vcpu, unsigned int reason)

@@ -260,14 +260,21 @@ int64_t xen_set_timer(struct xen_vcpu *v, uint64_t deadline, bool must_be_future
 	return 0;
 }
 
-void xen_callback_retry(struct xen *xen, unsigned int vcpu)
+uint64_t xen_callback_retry(struct xen *xen, unsigned int vcpu)
 {
-	uint64_t at = xen_system_time(xen) + XEN_CALLBACK_RETRY_NS;
 	struct xen_vcpu *v;
+	uint64_t at;
 
 	if (vcpu >= xen->nr_vcpus)
-		return;
+		return 0;
 	v = &xen->vcpus[vcpu];
+	if (!v->callback_retry_ns)
+		v->callback_retry_ns = XEN_CALLBACK_RETRY_NS;
+	else if (v->callback_retry_ns < XEN_CALLBACK_RETRY_MAX_NS)
+		v->callback_retry_ns = 2 * v->callback_retry_ns < XEN_CALLBACK_RETRY_MAX_NS
+					       ? 2 * v->callback_retry_ns
+					       : XEN_CALLBACK_RETRY_MAX_NS;
+	at = xen_system_time(xen) + v->callback_retry_ns;
 	mutex_lock(&xen->lock);
 	atomic_store(&v->callback_retry_at, at);
 	if (at < xen->timer_wake_at) {
@@ -275,6 +282,7 @@ void xen_callback_retry(struct xen *xen, unsigned int vcpu)
 		timer_fd_set(xen, at);
 	}
 	mutex_unlock(&xen->lock);
+	return v->callback_retry_ns;
 }
 
 int64_t xen_stop_timer(struct xen_vcpu *v)
