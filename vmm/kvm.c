@@ -14,7 +14,6 @@
 /* TSS and identity-map pages for Intel's real-mode emulation, just under the BIOS area. */
 #define KVM_TSS_ADDR 0xfffbd000ull
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ull
-#define X86_RFLAGS_IF (1ull << 9)
 
 /*
  * What minivmm uses, and what it does where KVM lacks it. Printed by `minivmm caps`; the
@@ -359,6 +358,8 @@ int kvm_vcpu_run(int vcpu_fd)
  * STOPPED: nothing but its own next exit can change that. On the vCPU's own thread, outside
  * KVM_RUN.
  */
+#define X86_RFLAGS_IF (1ull << 9)
+
 enum kvm_inject kvm_vcpu_inject_external(int vcpu_fd, uint8_t vector)
 {
 	struct kvm_vcpu_events ev;
