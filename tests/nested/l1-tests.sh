@@ -133,6 +133,10 @@ vexit() {
 vlog() { prefix "$TEST_NAME" <"$VLOG"; }
 # vfield KEY LINE: the value of KEY=... in LINE
 vfield() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+# vmd5 LINE: the 32 hex digits of md5=... in LINE. The console log also has minivmm's stderr,
+# which can land right after a line the guest had not finished when the test acted on it
+# (seen: "md5=3bf4...ab9eminivmm: ..." after a SIGTERM)
+vmd5() { echo "$1" | grep -oE 'md5=[0-9a-f]{32}' | head -n 1 | cut -d= -f2; }
 vline() { grep -E -m1 -- "$1" "$VLOG" | tr -d '\r'; }
 rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$VPID/status" 2>/dev/null; }
 # KiB allocated in the guest-RAM memfds of the VMM
@@ -157,9 +161,9 @@ virtio_blk() {
     VRC=$?
     vlog
     info=$(vline VIRTIO-BLK-INFO)
-    pat=$(vfield md5 "$(vline VIRTIO-BLK-PATTERN)")
-    back=$(vfield md5 "$(vline VIRTIO-BLK-READBACK)")
-    disc_guest=$(vfield md5 "$(vline VIRTIO-BLK-DISCARDED)")
+    pat=$(vmd5 "$(vline VIRTIO-BLK-PATTERN)")
+    back=$(vmd5 "$(vline VIRTIO-BLK-READBACK)")
+    disc_guest=$(vmd5 "$(vline VIRTIO-BLK-DISCARDED)")
     img_md5=$(dd if="$img" bs=1M skip=8 count=4 2>/dev/null | md5sum | cut -d' ' -f1)
     disc_img=$(dd if="$img" bs=1M skip=32 count=4 2>/dev/null | md5sum | cut -d' ' -f1)
     zero_md5=$(dd if=/dev/zero bs=1M count=4 2>/dev/null | md5sum | cut -d' ' -f1)
@@ -187,11 +191,12 @@ virtio_blkterm() {
     rm -f "$img"
     truncate -s 64M "$img"
     vstart "$k" blkterm --disk "path=$img" --stats
-    if ! vwait "VIRTIO-BLKTERM-WRITTEN|VIRTIO-FAIL" 150; then vexit 0; vlog; return 1; fi
+    # the whole md5 before the signal: the line may still be arriving
+    if ! vwait "VIRTIO-BLKTERM-WRITTEN md5=[0-9a-f]{32}|VIRTIO-FAIL" 150; then vexit 0; vlog; return 1; fi
     kill -TERM "$VPID"
     vexit 30
     vlog
-    pat=$(vfield md5 "$(vline VIRTIO-BLKTERM-WRITTEN)")
+    pat=$(vmd5 "$(vline VIRTIO-BLKTERM-WRITTEN)")
     img_md5=$(dd if="$img" bs=1M skip=8 count=4 2>/dev/null | md5sum | cut -d' ' -f1)
     say "INFO $TEST_NAME vmm_status=$VRC guest_md5=$pat image_md5=$img_md5"
     [ -n "$pat" ] || { reason "guest wrote no pattern"; return 1; }
@@ -214,7 +219,7 @@ virtio_blkro() {
     vexit 30
     vlog
     after=$(md5sum <"$img" | cut -d' ' -f1)
-    got=$(vfield md5 "$(vline VIRTIO-RO-READ)")
+    got=$(vmd5 "$(vline VIRTIO-RO-READ)")
     w=$(vline VIRTIO-RO-WRITE)
     d=$(vline VIRTIO-RO-DISCARD)
     say "INFO $TEST_NAME $(vline VIRTIO-BLK-INFO | cut -d' ' -f2-) vmm_status=$VRC"
