@@ -415,7 +415,8 @@ XEN_CONFIG=
 XEN_CONSOLE=/tmp/xen-console.log
 vmm_minivmm_xen() {   # stops itself before the harness's SIGKILL: the stats get written
     exec minivmm run ${XEN_CONFIG:+--config "$XEN_CONFIG"} --xen --stats=json \
-        --stats-file "$XEN_STATS" --console-log "$XEN_CONSOLE" --timeout $((L2_TIMEOUT - 5)) ${XEN_LOG:+--log-level $XEN_LOG} \
+        --stats-file "$XEN_STATS" --console-log "$XEN_CONSOLE" \
+        --timeout $((L2_TIMEOUT - 5)) ${XEN_LOG:+--log-level $XEN_LOG} \
         --kernel "$1" --initrd "$2" --cmdline "$3 minivmm.xen=1" --cpus "$4" --memory "$5"
 }
 # xen_stat ID OBJECT KEY: vCPU ID's Xen counter KEY in OBJECT (by_hypercall,

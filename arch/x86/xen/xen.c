@@ -791,7 +791,7 @@ uint8_t xen_callback_due(struct xen *xen, unsigned int vcpu)
 		vi = xen_vcpu_info_begin_locked(xen, v);
 		if (vi) {
 			if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST))
-				vector = xen_upcall_vector_locked(xen, v);
+				vector = atomic_load(&xen->callback_vector); /* written locked */
 			xen_vcpu_info_end(v);
 		}
 	}

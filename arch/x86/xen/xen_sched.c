@@ -268,12 +268,10 @@ uint64_t xen_callback_retry(struct xen *xen, unsigned int vcpu)
 	if (vcpu >= xen->nr_vcpus)
 		return 0;
 	v = &xen->vcpus[vcpu];
-	if (!v->callback_retry_ns)
-		v->callback_retry_ns = XEN_CALLBACK_RETRY_NS;
-	else if (v->callback_retry_ns < XEN_CALLBACK_RETRY_MAX_NS)
-		v->callback_retry_ns = 2 * v->callback_retry_ns < XEN_CALLBACK_RETRY_MAX_NS
-					       ? 2 * v->callback_retry_ns
-					       : XEN_CALLBACK_RETRY_MAX_NS;
+	v->callback_retry_ns =
+		v->callback_retry_ns ? 2 * v->callback_retry_ns : XEN_CALLBACK_RETRY_NS;
+	if (v->callback_retry_ns > XEN_CALLBACK_RETRY_MAX_NS)
+		v->callback_retry_ns = XEN_CALLBACK_RETRY_MAX_NS;
 	at = xen_system_time(xen) + v->callback_retry_ns;
 	mutex_lock(&xen->lock);
 	atomic_store(&v->callback_retry_at, at);
